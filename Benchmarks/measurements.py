@@ -1,0 +1,469 @@
+"""The measurements. Each one is a single function registered with @measurement; they run in
+the order written here. To add one (e.g. worktree cost), write:
+
+    @measurement("worktree", "Worktree cost", needs_gadugi=True)
+    def worktree(m):
+        walls = []
+        for rep in m.reps():
+            root = m.ctx.init_root("worktree")
+            ...                                   # set up, then time what matters
+            walls.append(seconds)
+        m.row("git worktree add", [w * 1000 for w in walls], "ms")
+        m.target("worktree add < 1 s", median(walls) < 1, f"{median(walls):.2f} s")
+
+and, if it has a size, a default in SIZES in bench.py (full and quick).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchlib import (BenchError, Context, Recorder, clean_env, measurement, median, percentile,
+                      run_timed)
+
+HERE = Path(__file__).resolve().parent
+
+# ============================================================================= helpers
+
+
+class Observer:
+    """observe.py in its own process: inotify IN_CREATE on a directory, CLOCK_MONOTONIC stamps."""
+
+    def __init__(self, ctx: Context, d: Path):
+        self.ctx, self.d = ctx, d
+        self.out = d.parent / (d.name + ".observed")
+        self.p = subprocess.Popen([sys.executable, str(HERE / "observe.py"), str(d), str(self.out)],
+                                  stdout=subprocess.PIPE, text=True, env=clean_env())
+        ctx.live_children.add(self.p.pid)
+        line = self.p.stdout.readline()
+        if line.strip() != "READY":
+            raise BenchError(f"inotify observer did not start: {line!r}")
+
+    def stop(self) -> dict[str, int]:
+        (self.d / "__stop").touch()
+        try:
+            self.p.wait(10)
+        finally:
+            self.ctx.live_children.discard(self.p.pid)
+        out = {}
+        for line in self.out.read_text().splitlines():
+            name, t = line.rsplit(" ", 1)
+            out.setdefault(name, int(t))
+        return out
+
+
+def sleep_until(t_ns: int):
+    while True:
+        left = t_ns - time.monotonic_ns()
+        if left <= 0:
+            return
+        time.sleep(left / 1e9 if left > 2_000_000 else left / 2e9)
+
+
+def wait_for(pred, timeout: float, step: float = 0.005) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def lat_stats(lat_ms: list[float]) -> dict:
+    s = sorted(lat_ms)
+    return {"p50": percentile(s, 50), "p90": percentile(s, 90), "p99": percentile(s, 99), "max": s[-1],
+            "min": s[0], "n": len(s)}
+
+
+def parse_iso_ns(s: str | None) -> int | None:
+    if not s:
+        return None
+    try:
+        d = _dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int(d.timestamp() * 1e9)
+
+
+def gadugi_drain(ctx: Context, n: int, rep: int) -> dict:
+    """`gadugi run --until-idle --max-parallel 2 --agent true` on n prompts already in incoming,
+    in a fresh root. Timed from the spawn of the coordinator to its exit. Memoized per (n, rep):
+    throughput, backlog and scaling share identical runs instead of repeating them."""
+    key = ("drain", n, rep)
+    if key in ctx.cache:
+        return ctx.cache[key]
+    root = ctx.init_root(f"drain{n}-r{rep}")
+    if n:
+        ctx.place_prompts(root, n)
+    mp = str(ctx.cfg.max_parallel)
+    cmd = [ctx.cfg.gadugi, "run", "--root", str(root), "--until-idle", "--max-parallel", mp, "--agent", "true"]
+    coord = ctx.launch(cmd, root / "coordinator.out", root / "coordinator.err")
+    timeout = max(60.0, n * 0.05)
+    seen = {}
+    st = coord.wait(timeout, before_kill=lambda: seen.update(ctx.states(root)))
+    ctx.reap_orphans()
+    if st.timed_out:
+        raise BenchError(f"`{shlex.join(cmd)}` with {n} prompts waiting did not exit within {timeout:.0f} s "
+                         f"(killed; queue then: {seen}); stderr: {coord.stderr_tail()!r}")
+    if st.exit_code != 0:
+        raise BenchError(f"`{shlex.join(cmd)}` exited {st.exit_code} (signal {st.signal}) with {n} prompts; "
+                         f"queue: {ctx.states(root)}; stderr: {coord.stderr_tail()!r}")
+    ctx.expect_all_done(root, n, f"`gadugi run --until-idle` on {n} prompts")
+    res = {"root": str(root), "n": n, **st.as_dict()}
+    ctx.cache[key] = res
+    return res
+
+
+# ============================================================================= 1. pickup latency
+
+
+def _floor_once(m: Recorder, n: int, gap_ns: int) -> list[float]:
+    """The same trivial agent, `/bin/sh -c ': > FILE'`, started by the harness directly with
+    posix_spawn on the same 30 ms schedule and timed the same way (right before the spawn call
+    -> the observer's inotify stamp)."""
+    d = m.ctx.workdir("floor")
+    lat = d / "lat"
+    lat.mkdir()
+    obs = Observer(m.ctx, lat)
+    env = clean_env()
+    t_start = {}
+    pids = []
+    t_next = time.monotonic_ns() + 200_000_000
+    for i in range(1, n + 1):
+        name = f"f{i:05d}"
+        cmd = ": > " + shlex.quote(str(lat / name))
+        sleep_until(t_next + (i - 1) * gap_ns)
+        t0 = time.monotonic_ns()
+        pid = os.posix_spawn("/bin/sh", ["sh", "-c", cmd], env)
+        t_start[name] = t0
+        pids.append(pid)
+        pids = [p for p in pids if os.waitpid(p, os.WNOHANG)[0] == 0]
+    for p in pids:
+        os.waitpid(p, 0)
+    if not wait_for(lambda: len(os.listdir(lat)) >= n, 10):
+        raise BenchError(f"floor: only {len(os.listdir(lat))} of {n} files created")
+    seen = obs.stop()
+    return [(seen[k] - t0) / 1e6 for k, t0 in t_start.items()]
+
+
+def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5) -> dict:
+    ctx = m.ctx
+    root = ctx.init_root("pickup")
+    q = ctx.queue(root)
+    lat = root / "lat"
+    lat.mkdir()
+    agent = ": > " + shlex.quote(str(lat) + "/") + '"$GADUGI_TASK_ID"'
+    warm_names = ctx.place_prompts(root, warm, prefix="w", into="tmp")
+    names = ctx.place_prompts(root, n, prefix="p", into="tmp")
+    obs = Observer(ctx, lat)
+    cmd = [ctx.cfg.gadugi, "run", "--root", str(root), "--max-parallel", str(ctx.cfg.max_parallel), "--agent", agent]
+    coord = ctx.launch(cmd, root / "coordinator.out", root / "coordinator.err")
+    problems = []
+    try:
+        # Warm-up: proves the coordinator is watching and the pipeline works; not counted.
+        for w in warm_names:
+            os.rename(q / "tmp" / w, q / "incoming" / w)
+            tid = w[:-3]
+            if not wait_for(lambda: (lat / tid).exists() or not coord.alive(), 30):
+                raise BenchError(f"no agent started within 30 s for warm-up prompt {w} renamed into "
+                                 f"queue/incoming of a running `gadugi run`; queue: {ctx.states(root)}; "
+                                 f"stderr: {coord.stderr_tail()!r}")
+            if not coord.alive():
+                raise BenchError(f"`gadugi run` exited during warm-up; stderr: {coord.stderr_tail()!r}")
+        time.sleep(0.3)
+        t_mono, t_real = {}, {}
+        t_next = time.monotonic_ns() + 100_000_000
+        for i, name in enumerate(names):
+            src, dst = q / "tmp" / name, q / "incoming" / name
+            sleep_until(t_next + i * gap_ns)
+            tr = time.time_ns()
+            t0 = time.monotonic_ns()
+            os.rename(src, dst)
+            t_mono[name[:-3]] = t0
+            t_real[name[:-3]] = tr
+        ok = wait_for(lambda: len(os.listdir(lat)) >= n + warm, 30, 0.01)
+        seen = obs.stop()
+        if not ok:
+            missing = sorted(set(t_mono) - set(seen))
+            raise BenchError(f"{len(missing)} of {n} prompts renamed into incoming (30 ms apart) never started "
+                             f"an agent within 30 s (e.g. {missing[:5]}); queue: {ctx.states(root)}")
+    finally:
+        if obs.p.poll() is None:
+            obs.stop()
+        coord.signal(signal.SIGTERM)
+        st = coord.wait(15, before_kill=lambda: problems.append(
+            "`gadugi run` did not exit within 15 s of SIGTERM (killed with SIGKILL)"))
+        ctx.reap_orphans()
+    if not st.timed_out and st.exit_code != 0:
+        problems.append(f"`gadugi run` exited {st.exit_code} (signal {st.signal}) on SIGTERM; contract says 0; "
+                        f"stderr: {coord.stderr_tail(300)!r}")
+    states = ctx.states(root)
+    if states["done"] != n + warm:
+        problems.append(f"after the latency run: expected {n + warm} in done/, queue is {states}")
+    lat_ms = {k: (seen[k] - t0) / 1e6 for k, t0 in t_mono.items()}
+    # Where the time goes (ms resolution, wall clock): rename -> claimed_at / started_at.
+    claim, start = [], []
+    for tid, tr in t_real.items():
+        try:
+            pj = json.loads((root / ".gadugi" / "monitoring" / "tasks" / tid / "progress.json").read_text())
+        except (OSError, ValueError):
+            continue
+        c, s = parse_iso_ns(pj.get("claimed_at")), parse_iso_ns(pj.get("started_at"))
+        if c:
+            claim.append((c - tr) / 1e6)
+        if s:
+            start.append((s - tr) / 1e6)
+    return {"lat_ms": list(lat_ms.values()), "claim_ms": claim, "start_ms": start, "problems": problems,
+            "coordinator": st.as_dict()}
+
+
+@measurement("pickup", "Pickup latency")
+def pickup(m: Recorder):
+    n = m.cfg.sizes["pickup_prompts"]
+    gap_ns = 30_000_000
+    floors, gads = [], []
+    for rep in m.reps():
+        m.log(f"rep {rep}: floor ({n} x /bin/sh -c ': > file', 30 ms apart)")
+        floors.append(_floor_once(m, n, gap_ns))
+        if m.ctx.has_gadugi:
+            m.log(f"rep {rep}: gadugi ({n} renames into incoming, 30 ms apart)")
+            gads.append(_gadugi_latency_once(m, n, gap_ns))
+    fs = [lat_stats(x) for x in floors]
+    gs = [lat_stats(x["lat_ms"]) for x in gads]
+    for p in ("p50", "p90", "p99", "max"):
+        if gs:
+            m.row(f"gadugi {p}", [s[p] for s in gs], "ms", 2)
+        m.row(f"floor {p}", [s[p] for s in fs], "ms", 2, note="sh started by the harness")
+    if gads:
+        cl = [median(x["claim_ms"]) for x in gads if x["claim_ms"]]
+        sl = [median(x["start_ms"]) for x in gads if x["start_ms"]]
+        if cl:
+            m.row("rename → claimed_at p50", cl, "ms", 1, note="progress.json, ms resolution")
+        if sl:
+            m.row("rename → started_at p50", sl, "ms", 1, note="progress.json, ms resolution")
+        for x in gads:
+            for pr in x["problems"]:
+                m.problem(pr)
+        p50, p99 = median([s["p50"] for s in gs]), median([s["p99"] for s in gs])
+        m.target("pickup p50 ≤ 3 ms", p50 <= 3, f"{p50:.2f} ms (floor {median([s['p50'] for s in fs]):.2f})")
+        m.target("pickup p99 ≤ 10 ms", p99 <= 10, f"{p99:.2f} ms (floor {median([s['p99'] for s in fs]):.2f})")
+    else:
+        m.target("pickup p50 ≤ 3 ms", None, "gadugi not measured")
+        m.target("pickup p99 ≤ 10 ms", None, "gadugi not measured")
+    m.note(f"{n} prompts per repetition, renamed from queue/tmp into queue/incoming 30 ms apart into a running "
+           f"`gadugi run --max-parallel {m.cfg.max_parallel} --agent ': > \"$LAT_DIR/$GADUGI_TASK_ID\"'` "
+           "(5 warm-up prompts first, not counted). Latency = agent's file creation (inotify IN_CREATE, stamped "
+           "with CLOCK_MONOTONIC by a separate observer process) − monotonic time right before rename(2). "
+           "The floor is the same agent started straight by the harness with posix_spawn(/bin/sh -c), timed from "
+           "right before the spawn. File mtimes are not used: they move in 4 ms steps on this kernel (HZ=250).")
+    m.data = {"floor_ms": floors, "gadugi_ms": [x["lat_ms"] for x in gads],
+              "claim_ms": [x["claim_ms"] for x in gads], "start_ms": [x["start_ms"] for x in gads],
+              "floor_stats": fs, "gadugi_stats": gs, "coordinators": [x["coordinator"] for x in gads]}
+
+
+# ============================================================================= 2. throughput
+
+
+def _tp_gadugi_queued(m: Recorder, n: int, rep: int) -> float:
+    return gadugi_drain(m.ctx, n, rep)["wall_s"]
+
+
+def _tp_gadugi_files(m: Recorder, n: int, rep: int) -> float:
+    ctx = m.ctx
+    root = ctx.init_root("runfiles")
+    files = ctx.write_prompt_files(root / "src", n)
+    cmd = [ctx.cfg.gadugi, "run", "--root", str(root), "--max-parallel", str(ctx.cfg.max_parallel),
+           "--agent", "true", *files]
+    coord = ctx.launch(cmd, root / "coordinator.out", root / "coordinator.err")
+    seen = {}
+    st = coord.wait(max(60.0, n * 0.05), before_kill=lambda: seen.update(ctx.states(root)))
+    ctx.reap_orphans()
+    shown = f"gadugi run --root {root} --max-parallel {ctx.cfg.max_parallel} --agent true FILE×{n}"
+    if st.timed_out:
+        raise BenchError(f"`{shown}` did not exit (killed); queue: {seen}")
+    if st.exit_code != 0:
+        raise BenchError(f"`{shown}` exited {st.exit_code}; queue: {ctx.states(root)}; "
+                         f"stderr: {coord.stderr_tail()!r}")
+    ctx.expect_all_done(root, n, f"`gadugi run FILE...` with {n} files")
+    return st.wall_s
+
+
+def _tp_xargs(m: Recorder, n: int, rep: int) -> float:
+    wall, _ = run_timed(f"seq {n} | xargs -P2 -n1 sh -c true")
+    return wall
+
+
+def _tp_parallel(m: Recorder, n: int, rep: int) -> float:
+    d = m.ctx.workdir("parallel")
+    env = clean_env(PARALLEL_HOME=d / "home", TMPDIR=d)
+    wall, _ = run_timed(f"seq {n} | parallel --will-cite -j2 sh -c true", env=env)
+    return wall
+
+
+def _tp_tsp(m: Recorder, n: int, rep: int) -> float:
+    d = m.ctx.workdir("tsp")
+    env = clean_env(TS_SOCKET=d / "socket", TMPDIR=d, TS_MAXFINISHED=n + 10, TS_SLOTS=2)
+    run_timed("tsp -S 2", env=env)          # start the private server (untimed), 2 slots
+    try:
+        wall, _ = run_timed(
+            f"for i in $(seq {n}); do tsp -n sh -c true >/dev/null; done; tsp -w >/dev/null; "
+            "while tsp -l | grep -qE '^[0-9]+ +(queued|running|allocating)'; do sleep 0.002; done", env=env)
+        _, cp = run_timed("tsp -l", env=env)
+        finished = sum(1 for line in cp.stdout.splitlines() if " finished " in line)
+        if finished != n:
+            raise BenchError(f"task-spooler: {finished} of {n} jobs finished")
+    finally:
+        subprocess.run(["tsp", "-K"], env=env, capture_output=True)
+    return wall
+
+
+def _tp_nq(m: Recorder, n: int, rep: int) -> float:
+    d = m.ctx.workdir("nq")
+    env = clean_env(NQDIR=d / "nq")
+    (d / "nq").mkdir()
+    wall, _ = run_timed(f"for i in $(seq {n}); do nq -q sh -c true; done; nq -w", env=env, timeout=1200)
+    return wall
+
+
+THROUGHPUT_TOOLS = [
+    # key, label, function, needs gadugi
+    ("gadugi", "gadugi run --until-idle (queued)", _tp_gadugi_queued, True),
+    ("gadugi-files", "gadugi run FILE... (incl. submit)", _tp_gadugi_files, True),
+    ("xargs", "xargs -P2", _tp_xargs, False),
+    ("tsp", "task-spooler -S 2", _tp_tsp, False),
+    ("parallel", "GNU parallel -j2", _tp_parallel, False),
+    ("nq", "nq (one at a time)", _tp_nq, False),
+]
+
+
+@measurement("throughput", "Throughput")
+def throughput(m: Recorder):
+    n = m.cfg.sizes["throughput_tasks"]
+    tools = [t for t in THROUGHPUT_TOOLS if m.ctx.has_gadugi or not t[3]]
+    # Warm caches (binaries, perl modules), untimed.
+    for key, label, fn, _ in tools:
+        fn(m, 20, 0) if key != "gadugi" else gadugi_drain(m.ctx, 20, 0)
+    walls = {t[0]: [] for t in tools}
+    for rep in m.reps():  # repetitions outermost, so slow drift hits every tool alike
+        for key, label, fn, _ in tools:
+            w = fn(m, n, rep)
+            walls[key].append(w)
+            m.log(f"rep {rep}: {label}: {n / w:,.0f} tasks/s")
+    rate = {k: [n / w for w in v] for k, v in walls.items()}
+    for key, label, _, _ in tools:
+        m.row(label, rate[key], "tasks/s", 0)
+    if "gadugi" in rate:
+        for other in ("xargs", "tsp", "parallel", "nq"):
+            ratios = [a / b for a, b in zip(rate["gadugi"], rate[other])]
+            m.row(f"gadugi ÷ {dict((t[0], t[1]) for t in tools)[other]}", ratios, "×", 2, note="paired by repetition")
+        g = median(rate["gadugi"])
+        rx, rt, rp = median(rate["xargs"]), median(rate["tsp"]), median(rate["parallel"])
+        m.target("throughput ≥ 0.5× xargs -P2", g >= 0.5 * rx, f"{g:,.0f} vs {rx:,.0f} tasks/s ({g / rx:.2f}×)")
+        m.target("throughput > task-spooler", g > rt, f"{g:,.0f} vs {rt:,.0f} tasks/s ({g / rt:.2f}×)")
+        m.target("throughput > GNU parallel", g > rp, f"{g:,.0f} vs {rp:,.0f} tasks/s ({g / rp:.2f}×)")
+    else:
+        for t in ("throughput ≥ 0.5× xargs -P2", "throughput > task-spooler", "throughput > GNU parallel"):
+            m.target(t, None, "gadugi not measured")
+    m.note(f"{n} no-op jobs, concurrency 2. gadugi (queued): prompts already in queue/incoming, timed from the "
+           "spawn of `gadugi run --until-idle --max-parallel 2 --agent true` to its exit. gadugi run FILE...: one "
+           "command that submits the files and waits for them. xargs/parallel: `seq N | ... sh -c true`. "
+           "task-spooler: private server started untimed, then N `tsp -n sh -c true` plus waiting for all, timed. "
+           "nq: N `nq -q sh -c true` + `nq -w`; nq runs one job at a time by design (no concurrency setting).")
+    m.data = {"n": n, "walls_s": walls, "rates": rate, "labels": {t[0]: t[1] for t in tools}}
+
+
+# ============================================================================= 3. backlog
+
+
+def _time_command(m: Recorder, argv: list[str], runs: int) -> list[float]:
+    """Wall times in ms of `argv`, with hyperfine (no shell) if present."""
+    out = m.ctx.workdir("hyperfine") / "hf.json"
+    cmd = shlex.join(argv)
+    cp = subprocess.run(["hyperfine", "-N", "--warmup", "3", "--runs", str(runs), "--export-json", str(out), cmd],
+                        capture_output=True, text=True, env=clean_env())
+    if cp.returncode != 0:
+        raise BenchError(f"hyperfine on `{cmd}` failed ({cp.returncode}): {cp.stderr.strip()[-500:]!r}")
+    return [t * 1000 for t in json.loads(out.read_text())["results"][0]["times"]]
+
+
+@measurement("backlog", "Backlog", needs_gadugi=True)
+def backlog(m: Recorder):
+    n = m.cfg.sizes["backlog_tasks"]
+    runs = [gadugi_drain(m.ctx, n, rep) for rep in m.reps()]
+    for r in runs:
+        m.log(f"drained {n} in {r['wall_s']:.2f} s, VmHWM {r['vmhwm_kb']} kB, ru_maxrss {r['ru_maxrss_kb']} kB")
+    m.row(f"drain {n:,} waiting, agent true", [r["wall_s"] for r in runs], "s", 2)
+    m.row("drain rate", [n / r["wall_s"] for r in runs], "tasks/s", 0)
+    hwm = [r["vmhwm_kb"] / 1024 if r["vmhwm_kb"] else None for r in runs]
+    mrss = [r["ru_maxrss_kb"] / 1024 for r in runs]
+    m.row("coordinator peak RSS (VmHWM)", hwm, "MB", 1, note="last sample, every 20 ms, before exit")
+    m.row("coordinator peak RSS (ru_maxrss)", mrss, "MB", 1, note="wait4; includes its children")
+    m.row("coordinator CPU (user+sys)", [r["self_cpu_s"] for r in runs], "s", 2)
+    root = runs[-1]["root"]
+    st = json.loads(m.ctx.gadugi("status", "--json", "--root", root).stdout)
+    if (st.get("counts") or {}).get("done") != n or st.get("coordinator") is not None:
+        m.problem(f"`gadugi status --json` after draining {n}: counts {st.get('counts')}, coordinator "
+                  f"{st.get('coordinator')} (expected done={n}, coordinator null)")
+    hf_runs = m.cfg.sizes["status_runs"]
+    t_json = _time_command(m, [m.cfg.gadugi, "status", "--json", "--root", root], hf_runs)
+    t_all = _time_command(m, [m.cfg.gadugi, "status", "--json", "--all", "--root", root], hf_runs)
+    t_txt = _time_command(m, [m.cfg.gadugi, "status", "--root", root], hf_runs)
+    m.row(f"status --json, {n:,} finished", t_json, "ms", 1, note=f"hyperfine, {hf_runs} runs")
+    m.row(f"status --json --all, {n:,} finished", t_all, "ms", 1, note=f"hyperfine, {hf_runs} runs")
+    m.row(f"status (text), {n:,} finished", t_txt, "ms", 1, note=f"hyperfine, {hf_runs} runs")
+    peak = median([max(h or 0, r) for h, r in zip(hwm, mrss)])
+    m.target(f"≤ 30 MB peak RSS with {n:,} waiting", peak <= 30, f"{peak:.1f} MB")
+    sj = median(t_json)
+    m.target(f"status --json on {n:,} finished < 300 ms", sj < 300, f"{sj:.1f} ms")
+    m.note(f"{n:,} prompts placed in queue/incoming before `gadugi run --until-idle --max-parallel "
+           f"{m.cfg.max_parallel} --agent true` starts; the RSS target uses the larger of VmHWM and ru_maxrss.")
+    m.data = {"n": n, "runs": runs, "status_json_ms": t_json, "status_json_all_ms": t_all, "status_text_ms": t_txt,
+              "status_json_sample": {k: st.get(k) for k in ("counts", "coordinator", "schema_version")}}
+
+
+# ============================================================================= 4. scaling
+
+
+@measurement("scaling", "Scaling", needs_gadugi=True)
+def scaling(m: Recorder):
+    sizes = m.cfg.sizes["scaling_tasks"]
+    base = [gadugi_drain(m.ctx, 0, rep) for rep in m.reps()]
+    cpu0 = median([b["self_cpu_s"] for b in base])
+    m.row("empty queue: coordinator start → exit", [b["wall_s"] * 1000 for b in base], "ms", 1)
+    m.row("empty queue: coordinator CPU", [b["self_cpu_s"] * 1000 for b in base], "ms", 0)
+    per = {}
+    for n in sizes:
+        runs = [gadugi_drain(m.ctx, n, rep) for rep in m.reps()]
+        cpu = [r["self_cpu_s"] * 1000 / n for r in runs]
+        marg = [(r["self_cpu_s"] - cpu0) * 1000 / n for r in runs]
+        wall = [r["wall_s"] * 1000 / n for r in runs]
+        kids = [r["children_cpu_s"] * 1000 / n for r in runs]
+        m.row(f"{n:,} tasks: throughput", [n / r["wall_s"] for r in runs], "tasks/s", 0)
+        m.row(f"{n:,} tasks: coordinator CPU per task", cpu, "ms", 3)
+        m.row(f"{n:,} tasks: coordinator CPU per task, minus empty-queue run", marg, "ms", 3)
+        m.row(f"{n:,} tasks: wall per task", wall, "ms", 3)
+        m.row(f"{n:,} tasks: agents' + wrappers' CPU per task", kids, "ms", 3)
+        m.row(f"{n:,} tasks: coordinator peak RSS (VmHWM)", [(r["vmhwm_kb"] or 0) / 1024 for r in runs], "MB", 1)
+        per[n] = {"cpu_ms": cpu, "marginal_cpu_ms": marg, "wall_ms": wall, "children_cpu_ms": kids,
+                  "runs": runs}
+    big, small = sizes[-1], sizes[:-1]
+    mc_big, w_big = median(per[big]["marginal_cpu_ms"]), median(per[big]["wall_ms"])
+    mc_ref = min(median(per[s]["marginal_cpu_ms"]) for s in small)
+    w_ref = min(median(per[s]["wall_ms"]) for s in small)
+    flat = mc_big <= 1.5 * mc_ref and w_big <= 1.5 * w_ref
+    m.target(f"per-task cost flat from {sizes[0]:,} to {big:,}", flat,
+             f"CPU/task {mc_big:.3f} ms at {big:,} vs best {mc_ref:.3f} below; wall/task {w_big:.3f} vs {w_ref:.3f} ms")
+    m.note("coordinator CPU is utime+stime of the coordinator process alone, read from /proc/<pid>/stat while "
+           "it is a zombie (10 ms resolution), so agents are not counted; 'minus empty-queue run' subtracts the "
+           "median CPU of `gadugi run --until-idle` on an empty queue (start-up and shut-down). Flat = at the "
+           "largest size, both that CPU per task and wall per task are within 1.5× of the best smaller size. "
+           "Runs of the same size are shared with the throughput/backlog measurements (same command).")
+    m.data = {"sizes": sizes, "empty_queue": base, "per_size": per}

@@ -1,0 +1,24 @@
+#ifndef GADUGI_CINOTIFYTOOLS_SHIM_H
+#define GADUGI_CINOTIFYTOOLS_SHIM_H
+// libinotifytools ships no pkg-config file; this header is the whole bridge to it, plus the few
+// glibc GNU extensions that Swift's Glibc module hides (they need _GNU_SOURCE).
+#include <sys/inotify.h>
+#include <inotifytools/inotifytools.h>
+#include <inotifytools/inotify.h>
+#include <spawn.h>
+#include <fcntl.h>
+#include <stdio.h>
+
+extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                     unsigned int flags);
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+extern int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *actions, const char *path);
+
+/// rename(2) that fails with EEXIST instead of replacing the target.
+static inline int gadugi_rename_noreplace(const char *from, const char *to) {
+    return renameat2(AT_FDCWD, from, AT_FDCWD, to, 1 /* RENAME_NOREPLACE */);
+}
+
+/// glibc's POSIX_SPAWN_SETSID (a GNU extension, 0x80 since glibc 2.26).
+static const short GADUGI_POSIX_SPAWN_SETSID = 0x80;
+#endif

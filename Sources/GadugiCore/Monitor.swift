@@ -1,0 +1,78 @@
+import Glibc
+
+/// Writes the descriptive half of the spool: `progress.json`, `events.jsonl`, `registry.json` and
+/// heartbeat files. Nothing here decides a task's state; it only records what the queue says.
+public final class Monitor {
+    public let layout: Layout
+    private var eventsFD: CInt = -1
+    private var registryDirty = true
+    private var lastRegistryWrite = Timestamp(seconds: 0, nanoseconds: 0)
+    /// The registry is rewritten at most this often: it lists every active task, so writing it on
+    /// each transition would make a backlog of n tasks cost O(n²).
+    public var registryInterval: Double = 0.1
+
+    public init(layout: Layout) {
+        self.layout = layout
+    }
+
+    deinit {
+        if eventsFD >= 0 { close(eventsFD) }
+    }
+
+    public func writeProgress(_ record: TaskRecord) {
+        let text = record.json(layout).encoded(pretty: true) + "\n"
+        do {
+            try Files.writeAtomically(layout.progress(record.id), Array(text.utf8))
+        } catch {
+            warn("cannot write progress of \(record.id): \(error)")
+        }
+    }
+
+    /// Appends one line to `events.jsonl` with a single `write` on a long-lived O_APPEND descriptor.
+    public func event(_ record: TaskRecord, extra: [(String, JSON)] = []) {
+        var pairs: [(String, JSON)] = [
+            ("schema_version", .int(1)),
+            ("at", .string(Timestamp.now().iso8601)),
+            ("id", .string(record.id)),
+            ("state", .string(record.state.rawValue)),
+        ]
+        if let pid = record.pid, record.state == .running { pairs.append(("pid", .int(Int64(pid)))) }
+        if record.state == .done || record.state == .failed {
+            pairs.append(("exit_code", .optional(record.exitCode.map(Int64.init))))
+            pairs.append(("signal", .optional(record.signal.map(Int64.init))))
+        }
+        appendEvent(.object(pairs + extra))
+        registryDirty = true
+    }
+
+    public func appendEvent(_ json: JSON) {
+        if eventsFD < 0 { eventsFD = (try? Files.open(layout.events, O_WRONLY | O_CREAT | O_APPEND)) ?? -1 }
+        guard eventsFD >= 0 else { return }
+        try? Files.writeAll(eventsFD, Array((json.encoded() + "\n").utf8), path: layout.events)
+    }
+
+    public func markRegistryDirty() { registryDirty = true }
+
+    /// Rewrites `registry.json` if anything changed and the last write is old enough (or `force`).
+    public func flushRegistry(force: Bool = false, _ make: () -> JSON) {
+        guard registryDirty || force else { return }
+        let now = Timestamp.now()
+        guard force || now.asDouble - lastRegistryWrite.asDouble >= registryInterval else { return }
+        do {
+            try Files.writeAtomically(layout.registry, Array((make().encoded(pretty: true) + "\n").utf8))
+            registryDirty = false
+            lastRegistryWrite = now
+        } catch {
+            warn("cannot write the registry: \(error)")
+        }
+    }
+
+    /// True when a write is waiting for the registry interval to pass.
+    public var registryPending: Bool { registryDirty }
+
+    public func heartbeatTime(_ id: String) -> Timestamp? {
+        (try? Files.linkStatus(layout.heartbeat(id)))??.modified
+    }
+
+    public var warn: (String) -> Void = { _ in }
+}

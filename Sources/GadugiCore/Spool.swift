@@ -1,0 +1,175 @@
+import Glibc
+
+/// The queue directories and the transitions between them. Each transition is one function and
+/// one `renameat2(RENAME_NOREPLACE)`; no other code moves a prompt file.
+public struct Spool: Sendable {
+    public let layout: Layout
+
+    public init(layout: Layout) {
+        self.layout = layout
+    }
+
+    /// What became of one name in `incoming/`.
+    public enum Intake: Sendable {
+        /// Not a prompt name: left where it is.
+        case ignored
+        /// Gone before we got to it (claimed already, or removed by its producer).
+        case vanished
+        case claimed(TaskRecord)
+        /// Moved to `rejected/<name>`, with the reason beside it.
+        case rejected(name: String, reason: String)
+    }
+
+    // MARK: claim
+
+    /// Claims `incoming/<name>`: checks it, reserves a unique id, renames it to
+    /// `claimed/<id>.<ext>`. `suffixes` remembers the next free suffix per base id, so a thousand
+    /// `fix-login.md` cost one `mkdir` each rather than a thousand.
+    public func claim(_ name: String, suffixes: inout [String: Int]) throws(SystemError) -> Intake {
+        guard PromptName.isCandidate(name) else { return .ignored }
+        let path = layout.queue(.incoming, name)
+        guard let st = try Files.linkStatus(path) else { return .vanished }
+        if let why = Spool.notRegular(st) { return try reject(name, reason: why) }
+        let bytes: [UInt8]
+        do {
+            bytes = try Files.read(path, limit: Prompt.maxBytes + 1)
+        } catch {
+            switch error.errno {
+            case .noSuchFileOrDirectory: return .vanished
+            case .tooManySymbolicLinkLevels: return try reject(name, reason: "it is a symbolic link: gadugi never follows links in incoming/")
+            case .fileTooLarge: return try reject(name, reason: Prompt.Rejection.tooLarge(Int(st.st_size)).description)
+            default: return try reject(name, reason: "it cannot be read: \(error.errno)")
+            }
+        }
+        let prompt: Prompt
+        switch Prompt.check(bytes) {
+        case .success(let p): prompt = p
+        case .failure(let why): return try reject(name, reason: why.description)
+        }
+        let ext = PromptName.extension(of: name) ?? "md"
+        let base = TaskID.base(forFileName: name)
+        var n = suffixes[base] ?? 1
+        while true {
+            let id = TaskID.candidate(base, n)
+            let (mine, fromSubmit) = try reserve(id, for: st)
+            guard mine else { n += 1; continue }
+            if !fromSubmit { suffixes[base] = n + 1 }
+            do {
+                try Files.renameNoReplace(path, layout.queue(.claimed, "\(id).\(ext)"))
+            } catch {
+                if !fromSubmit { try? Files.removeDirectory(layout.taskDirectory(id)) }
+                if error.errno == .fileExists { n += 1; continue }
+                if error.errno == .noSuchFileOrDirectory { return .vanished }
+                throw error
+            }
+            var record = TaskRecord(id: id, ext: ext, name: prompt.name ?? name, state: .claimed)
+            record.createdAt = st.modified
+            record.claimedAt = .now()
+            return .claimed(record)
+        }
+    }
+
+    /// Takes an id for the file `st`: a fresh `tasks/<id>/`, or one that `submit` reserved for
+    /// this very file (same device and inode). Returns (taken, reserved by submit).
+    private func reserve(_ id: String, for st: stat) throws(SystemError) -> (Bool, Bool) {
+        if try Files.makeDirectory(layout.taskDirectory(id)) { return (true, false) }
+        let marker = layout.submitted(id)
+        guard let text = try Files.readText(marker), text == Spool.identity(st) else { return (false, false) }
+        try Files.remove(marker)
+        return (true, true)
+    }
+
+    static func identity(_ st: stat) -> String { "\(st.st_dev):\(st.st_ino)\n" }
+
+    static func notRegular(_ st: stat) -> String? {
+        if st.isRegularFile { return nil }
+        if st.isSymlink { return "it is a symbolic link: gadugi never follows links in incoming/; copy the file itself" }
+        if st.isDirectory { return "it is a directory, not a prompt file" }
+        return "it is not a regular file (a fifo, socket or device)"
+    }
+
+    // MARK: reject
+
+    /// Moves `incoming/<name>` to `rejected/<name>` (or `<stem>-2.<ext>`, ...) and writes
+    /// `<that>.reason`.
+    public func reject(_ name: String, reason: String) throws(SystemError) -> Intake {
+        let from = layout.queue(.incoming, name)
+        let stem = PromptName.stem(of: name)
+        let ext = PromptName.extension(of: name).map { "." + $0 } ?? ""
+        var n = 1
+        while true {
+            let target = n == 1 ? name : "\(stem)-\(n)\(ext)"
+            do {
+                try Files.renameNoReplace(from, layout.queue(.rejected, target))
+            } catch {
+                if error.errno == .fileExists { n += 1; continue }
+                if error.errno == .noSuchFileOrDirectory { return .vanished }
+                throw error
+            }
+            let line = "\(name): \(reason)\n"
+            try? Files.writeAtomically(layout.queue(.rejected, target + ".reason"), Array(line.utf8))
+            return .rejected(name: target, reason: reason)
+        }
+    }
+
+    // MARK: start, finish, requeue
+
+    /// `claimed/<id>.<ext>` → `running/<id>.<ext>`.
+    public func start(_ record: TaskRecord) throws(SystemError) {
+        try move(record, .claimed, .running)
+    }
+
+    /// `running/<id>.<ext>` → `done/` or `failed/`.
+    public func finish(_ record: TaskRecord, succeeded: Bool) throws(SystemError) {
+        try move(record, .running, succeeded ? .done : .failed)
+    }
+
+    /// `running/<id>.<ext>` → `claimed/<id>.<ext>`: undoes a start that never spawned a process.
+    public func requeue(_ record: TaskRecord) throws(SystemError) {
+        try move(record, .running, .claimed)
+    }
+
+    private func move(_ record: TaskRecord, _ from: Layout.Queue, _ to: Layout.Queue) throws(SystemError) {
+        try Files.renameNoReplace(layout.queue(from, record.fileName), layout.queue(to, record.fileName))
+    }
+
+    // MARK: producers
+
+    /// Delivers a copy of `source` Maildir-style: write into `tmp/`, fsync, reserve an id, rename
+    /// into `incoming/<id>.<ext>`. The caller fsyncs `incoming/` once after a batch.
+    /// Returns the task id the coordinator will use for it.
+    public func submit(_ source: String) throws(SystemError) -> String {
+        let bytes = try Files.read(source, limit: Prompt.maxBytes + 1)
+        let sourceName = Files.split(source).1
+        let ext = PromptName.isCandidate(sourceName) ? (PromptName.extension(of: sourceName) ?? "md") : "md"
+        let tmp = layout.queue(.tmp, "\(Timestamp.now().seconds).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        let fd = try Files.open(tmp, O_WRONLY | O_CREAT | O_EXCL)
+        var st = stat()
+        do throws(SystemError) {
+            try Files.writeAll(fd, bytes, path: tmp)
+            if fsync(fd) != 0 { throw SystemError.last("fsync", tmp) }
+            if fstat(fd, &st) != 0 { throw SystemError.last("fstat", tmp) }
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        close(fd)
+        let base = TaskID.base(forFileName: sourceName)
+        var n = 1
+        while true {
+            let id = TaskID.candidate(base, n)
+            n += 1
+            guard try Files.makeDirectory(layout.taskDirectory(id)) else { continue }
+            try Files.writeAtomically(layout.submitted(id), Array(Spool.identity(st).utf8))
+            do {
+                try Files.renameNoReplace(tmp, layout.queue(.incoming, "\(id).\(ext)"))
+                return id
+            } catch {
+                try? Files.remove(layout.submitted(id))
+                try? Files.removeDirectory(layout.taskDirectory(id))
+                if error.errno != .fileExists { unlink(tmp); throw error }
+            }
+        }
+    }
+}

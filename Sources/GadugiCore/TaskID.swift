@@ -1,0 +1,35 @@
+/// Task ids: made from a prompt's file name, safe as a path component and inside a git branch name.
+public enum TaskID {
+    public static let maxLength = 64
+
+    /// The id a file name asks for, before uniqueness: runs of anything but ASCII letters, digits,
+    /// `_` and `-` become one `-`; leading and trailing `-` go; empty becomes `task`.
+    public static func base(forFileName name: String) -> String {
+        let stem = PromptName.stem(of: name)
+        var out: [UInt8] = []
+        for byte in stem.utf8 {
+            let keep = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+                || (byte >= 0x61 && byte <= 0x7A) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            if keep {
+                out.append(byte)
+            } else if out.last != UInt8(ascii: "-") {
+                out.append(UInt8(ascii: "-"))
+            }
+        }
+        var id = String(decoding: out, as: UTF8.self)
+        while id.hasPrefix("-") { id.removeFirst() }
+        if id.count > maxLength { id = String(id.prefix(maxLength)) }
+        while id.hasSuffix("-") { id.removeLast() }
+        return id.isEmpty ? "task" : id
+    }
+
+    /// The n-th candidate for a base: `fix-login`, `fix-login-2`, `fix-login-3`, ...
+    public static func candidate(_ base: String, _ n: Int) -> String {
+        n <= 1 ? base : "\(base)-\(n)"
+    }
+
+    /// True for strings `base` could have produced: what the CLI accepts as `--task`.
+    public static func isValid(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= maxLength + 8 && base(forFileName: id + ".md") == id
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import GadugiCore
+
+/// The closing summary of `gadugi run FILE...`.
+enum Summary {
+    /// Prints one line per file; returns true when every task ended in done/.
+    static func print(files: [String], ids: [String], results: [String: Coordinator.Result], layout: Layout) -> Bool {
+        var done = 0, failed = 0, rejected = 0, unfinished = 0
+        var lines: [String] = []
+        for (file, id) in zip(files, ids) {
+            switch results[id] {
+            case .finished(let r)?:
+                let took = (r.finishedAt?.asDouble ?? 0) - (r.startedAt?.asDouble ?? 0)
+                let seconds = String(format: "%.1fs", max(0, took))
+                if r.state == .done {
+                    done += 1
+                    lines.append("  done      \(id)  \(seconds)  \(file)")
+                } else {
+                    failed += 1
+                    let how = r.exitCode.map { "exit \($0)" } ?? r.signal.map { "signal \($0)" } ?? "no outcome"
+                    lines.append("  failed    \(id)  \(how)  \(file)  log: \(layout.relative(layout.log(id)))")
+                    if let m = r.message { lines.append("            \(m)") }
+                }
+            case .rejected(let name, let reason)?:
+                rejected += 1
+                lines.append("  rejected  \(id)  \(file): \(reason) (see .gadugi/queue/rejected/\(name).reason)")
+            case nil:
+                unfinished += 1
+                lines.append("  waiting   \(id)  \(file) (the coordinator stopped first; run 'gadugi run' to finish it)")
+            }
+        }
+        var head = "\(files.count) task(s): \(done) done, \(failed) failed"
+        if rejected > 0 { head += ", \(rejected) rejected" }
+        if unfinished > 0 { head += ", \(unfinished) unfinished" }
+        Swift.print(head)
+        lines.forEach { Swift.print($0) }
+        return done == files.count
+    }
+}
