@@ -45,6 +45,8 @@ public final class Coordinator {
     let mailbox = Mailbox()
     let startedAt = Timestamp.now()
     let baseEnvironment: [String]
+    let searchPath: String?
+    let host = ProcessInfo.processInfo.hostName
 
     /// Claimed and running tasks; finished ones leave memory, so it stays O(active).
     var tasks: [String: TaskRecord] = [:]
@@ -81,6 +83,7 @@ public final class Coordinator {
         self.baseEnvironment = options.environment.filter { entry in
             !ours.contains(String(entry.prefix { $0 != "=" }))
         } + ["GADUGI_ROOT=\(layout.root)", "GADUGI_BIN=\(options.executable)"]
+        self.searchPath = options.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
         let log = logger
         monitor.warn = { log.warning("\($0)") }
     }
@@ -114,12 +117,14 @@ public final class Coordinator {
         while true {
             for event in mailbox.take(timeout: waitTime()) { handle(event) }
             if Timestamp.now() >= nextTick { tick() }
-            claimPending(limit: 256)
+            claimPending()
             schedule()
             writeClaims()
+            monitor.flushEvents()
             monitor.flushRegistry { registryJSON(live: true) }
             if shouldStop() { break }
         }
+        monitor.flushEvents()
         monitor.flushRegistry(force: true) { registryJSON(live: false) }
         if let s = stopSignal {
             logger.info("stopping on signal \(s): \(children.count + adopted.count) running task(s) carry on and record their outcomes")
@@ -127,7 +132,7 @@ public final class Coordinator {
     }
 
     func waitTime() -> Double {
-        if !pending.isEmpty { return 0 }
+        if !pending.isEmpty && claimBudget > 0 { return 0 }
         var wait = max(0, nextTick.asDouble - Timestamp.now().asDouble)
         if monitor.registryPending { wait = min(wait, monitor.registryInterval) }
         return wait
@@ -157,7 +162,7 @@ public final class Coordinator {
     func tick() {
         let now = Timestamp.now()
         nextTick = Timestamp(seconds: now.seconds, nanoseconds: now.nanoseconds + Int64(options.tick * 1e9))
-        for id in adopted where !Supervisor.isLocked(layout.lock(id)) {
+        for id in adopted where !Supervisor.isLocked(layout.queue(.running, tasks[id]?.fileName ?? id)) {
             adopted.remove(id)
             finish(id, waitStatus: nil)
         }
@@ -183,11 +188,16 @@ public final class Coordinator {
 
     // MARK: claim
 
-    func claimPending(limit: Int) {
-        var n = 0
-        while n < limit, let name = pending.first {
+    /// How many more prompts to claim now. A prompt is claimed when a slot is about to take it,
+    /// not earlier: a backlog waits in `incoming/` (where its producer may still withdraw it), and
+    /// the coordinator's work and memory stay O(active tasks) rather than O(backlog).
+    var claimBudget: Int { settings.maxParallel - runningCount - waiting.count }
+
+    func claimPending() {
+        var looked = 0
+        while claimBudget > 0, looked < 256, let name = pending.first {
             pending.removeFirst()
-            n += 1
+            looked += 1
             fresh.remove(name)
             do {
                 switch try spool.claim(name, suffixes: &suffixes) {
@@ -242,21 +252,23 @@ public final class Coordinator {
 
     func start(_ id: String) {
         guard var record = tasks[id] else { return }
-        if let missing = settings.missingAgentMessage(path: ProcessInfo.processInfo.environment["PATH"]) {
+        if let missing = settings.missingAgentMessage(path: searchPath) {
             return failWithoutProcess(record, message: missing)
         }
+        // The prompt file is the task's lock (as in nq): locked here, handed to the task's process,
+        // and it follows the file through the rename into running/. No file is created for it.
         let lockFD: CInt
-        do { lockFD = try Files.open(layout.lock(id), O_RDWR | O_CREAT) } catch {
+        do { lockFD = try Files.open(layout.queue(.claimed, record.fileName), O_RDONLY | O_NOFOLLOW) } catch {
             logger.error("cannot start \(id): \(error)")
-            return failWithoutProcess(record, message: "could not create its lock file: \(error)")
+            if error.errno == .noSuchFileOrDirectory { tasks.removeValue(forKey: id) }
+            return
         }
         defer { close(lockFD) }
         guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            logger.error("cannot start \(id): its lock is held by another process; it stays claimed")
+            logger.error("cannot start \(id): its prompt file is locked by another process; it stays claimed")
             return
         }
-        try? Files.remove(layout.outcome(id))
-        try? Files.touch(layout.heartbeat(id))
+        if record.attempts > 0 { try? Files.remove(layout.outcome(id)) }
         do { try spool.start(record) } catch {
             logger.error("cannot start \(id): \(error)")
             if error.errno == .noSuchFileOrDirectory { tasks.removeValue(forKey: id) }
@@ -271,6 +283,7 @@ public final class Coordinator {
             tasks[id] = record
             return failRunning(record, message: "could not start /bin/sh: \(error)")
         }
+        try? Files.touch(layout.heartbeat(id))
         record.pid = pid
         record.attempts += 1
         record.startedAt = .now()
@@ -350,12 +363,16 @@ public final class Coordinator {
         finishedCounts[record.state.queue, default: 0] += 1
         monitor.event(record)
         if batchIDs.contains(id) { results[id] = .finished(record) }
-        let took = record.startedAt.map { String(format: " in %.1fs", record.finishedAt!.asDouble - $0.asDouble) } ?? ""
+        logFinish(record)
+    }
+
+    func logFinish(_ record: TaskRecord) {
+        let took = { record.startedAt.map { String(format: " in %.1fs", (record.finishedAt?.asDouble ?? 0) - $0.asDouble) } ?? "" }
         if record.state == .done {
-            logger.info("done \(id)\(took)")
+            logger.info("done \(record.id)\(took())")
         } else {
             let how = record.exitCode.map { "exit \($0)" } ?? record.signal.map { "signal \($0)" } ?? "no outcome"
-            logger.warning("failed \(id) (\(how))\(took): see \(layout.relative(layout.log(id)))")
+            logger.warning("failed \(record.id) (\(how))\(took()): see \(layout.relative(layout.log(record.id)))")
         }
     }
 
@@ -394,7 +411,7 @@ public final class Coordinator {
         for name in (try? Files.list(layout.queue(.running))) ?? [] where !name.hasPrefix(".") {
             var record = loadRecord(name, state: .running)
             let id = record.id
-            if Supervisor.isLocked(layout.lock(id)) {
+            if Supervisor.isLocked(layout.queue(.running, name)) {
                 record.state = .running
                 tasks[id] = record
                 adopted.insert(id)
@@ -442,7 +459,6 @@ public final class Coordinator {
     // MARK: registry
 
     func registryJSON(live: Bool) -> JSON {
-        let host = ProcessInfo.processInfo.hostName
         let active = tasks.values.sorted { $0.id < $1.id }
         let running = active.filter { $0.state == .running }.count
         return .object([

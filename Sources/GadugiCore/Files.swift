@@ -61,6 +61,15 @@ public enum Files {
         return try readAll(fd, path: path, limit: limit)
     }
 
+    /// Reads a small file and its `fstat` in one open.
+    public static func readWithStatus(_ path: String, limit: Int) throws(SystemError) -> ([UInt8], stat) {
+        let fd = try open(path, O_RDONLY | O_NOFOLLOW)
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw .last("fstat", path) }
+        return (try readAll(fd, path: path, limit: limit), st)
+    }
+
     public static func readAll(_ fd: CInt, path: String, limit: Int) throws(SystemError) -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)

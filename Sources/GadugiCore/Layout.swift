@@ -26,7 +26,6 @@ public struct Layout: Sendable {
     public func progress(_ id: String) -> String { taskDirectory(id) + "/progress.json" }
     public func report(_ id: String) -> String { taskDirectory(id) + "/report.json" }
     public func log(_ id: String) -> String { taskDirectory(id) + "/output.log" }
-    public func lock(_ id: String) -> String { taskDirectory(id) + "/lock" }
     public func outcome(_ id: String) -> String { taskDirectory(id) + "/outcome" }
     public func submitted(_ id: String) -> String { taskDirectory(id) + "/submitted" }
     public func heartbeat(_ id: String) -> String { heartbeats + "/" + id }

@@ -5,6 +5,8 @@ import Glibc
 public final class Monitor {
     public let layout: Layout
     private var eventsFD: CInt = -1
+    /// Event lines gathered during one turn of the coordinator's loop, written with one `write`.
+    private var eventBuffer: [UInt8] = []
     private var registryDirty = true
     private var lastRegistryWrite = Timestamp(seconds: 0, nanoseconds: 0)
     /// The registry is rewritten at most this often: it lists every active task, so writing it on
@@ -28,7 +30,7 @@ public final class Monitor {
         }
     }
 
-    /// Appends one line to `events.jsonl` with a single `write` on a long-lived O_APPEND descriptor.
+    /// Records a state change for `events.jsonl` (written at the end of the loop's turn).
     public func event(_ record: TaskRecord, extra: [(String, JSON)] = []) {
         var pairs: [(String, JSON)] = [
             ("schema_version", .int(1)),
@@ -46,9 +48,18 @@ public final class Monitor {
     }
 
     public func appendEvent(_ json: JSON) {
+        eventBuffer.append(contentsOf: (json.encoded() + "\n").utf8)
+    }
+
+    /// Appends the gathered lines to `events.jsonl` (O_APPEND: whole lines, never interleaved).
+    public func flushEvents() {
+        guard !eventBuffer.isEmpty else { return }
         if eventsFD < 0 { eventsFD = (try? Files.open(layout.events, O_WRONLY | O_CREAT | O_APPEND)) ?? -1 }
         guard eventsFD >= 0 else { return }
-        try? Files.writeAll(eventsFD, Array((json.encoded() + "\n").utf8), path: layout.events)
+        do { try Files.writeAll(eventsFD, eventBuffer, path: layout.events) } catch {
+            warn("cannot append to the event log: \(error)")
+        }
+        eventBuffer.removeAll(keepingCapacity: true)
     }
 
     public func markRegistryDirty() { registryDirty = true }

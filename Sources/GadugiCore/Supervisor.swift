@@ -8,10 +8,11 @@ import Glibc
 /// exit status to `outcome` itself. A shell was chosen over a Swift supervisor because it starts in
 /// about 1.3 ms against 7–17 ms, and pickup latency is budgeted at 3 ms.
 public final class Supervisor: Sendable {
-    /// The wrapper. `$1` is the agent command; descriptor 3 is the task's locked lock file. The agent
-    /// runs in a subshell without descriptor 3 (so a daemon it leaves behind cannot keep the task
-    /// "running"), with stdin from the prompt and output appended to the log. The status goes to
-    /// `outcome`; when the shell exits the kernel drops the lock. No user data is ever in this string.
+    /// The wrapper. `$1` is the agent command; descriptor 3 is the locked prompt file (the task's
+    /// lock). The agent runs in a subshell without descriptor 3 (so a daemon it leaves behind
+    /// cannot keep the task "running"), with stdin from the prompt (a separate open, so it does
+    /// not share the lock) and output appended to the log. The status goes to `outcome`; when the
+    /// shell exits the kernel drops the lock. No user data is ever in this string.
     public static let wrapper = """
         ( exec 3>&-; eval "$1" ) <"$GADUGI_PROMPT_FILE" >>"$GADUGI_LOG_FILE" 2>&1
         echo $? >"$GADUGI_OUTCOME_FILE"
@@ -32,7 +33,7 @@ public final class Supervisor: Sendable {
 
     public init() {}
 
-    /// Spawns the wrapper for one task in a session of its own. `lockFD` must be locked already;
+    /// Spawns the wrapper for one task in a session of its own. `lockFD` (the prompt) must be locked;
     /// the child gets it as descriptor 3 and every other descriptor above 2 is closed.
     public func spawn(agent: String, environment: [String], lockFD: CInt, directory: String) throws(SystemError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
@@ -90,9 +91,8 @@ public final class Supervisor: Sendable {
 
     /// Reads what the wrapper recorded. `waitStatus` is the wrapper's own status when we reaped it.
     public static func outcome(_ layout: Layout, id: String, waitStatus: Int32? = nil) -> Outcome {
-        let path = layout.outcome(id)
-        if let st = try? Files.linkStatus(path), let text = try? Files.readText(path),
-           let status = Int(text.trimmed(" \n")) {
+        if let (text, st) = try? Files.readWithStatus(layout.outcome(id), limit: 64),
+           let status = Int(String(decoding: text, as: UTF8.self).trimmed(" \n")) {
             return status > 128
                 ? Outcome(exitCode: nil, signal: status - 128, finishedAt: st.modified, recorded: true)
                 : Outcome(exitCode: status, signal: nil, finishedAt: st.modified, recorded: true)

@@ -212,7 +212,8 @@ class GadugiTestCase: XCTestCase {
         if let root {
             killLeftoverAgents(marker: root.path)
             let base = root.deletingLastPathComponent()
-            if testRun?.hasSucceeded ?? false {
+            // (hasSucceeded is false until the run stops, which is after tearDown.)
+            if let run = testRun, run.totalFailureCount == 0, run.unexpectedExceptionCount == 0 {
                 try? FileManager.default.removeItem(at: base)
             } else {
                 print("gadugi e2e: kept the test directory \(base.path) for inspection")
