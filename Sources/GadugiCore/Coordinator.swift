@@ -42,6 +42,7 @@ public final class Coordinator {
     let logger: Logger
     let monitor: Monitor
     let supervisor = Supervisor()
+    let spares: SparePool
     let mailbox = Mailbox()
     let startedAt = Timestamp.now()
     let baseEnvironment: [String]
@@ -62,7 +63,14 @@ public final class Coordinator {
     var finishedCounts: [Layout.Queue: Int] = [:]
     /// Last seen mtimes of each running task's report and heartbeat.
     var seen: [String: (report: Timestamp?, heartbeat: Timestamp?)] = [:]
-    var unwrittenClaims: [String] = []
+    /// `progress.json` writes put off a little: a task that leaves the state first never gets
+    /// that record written, which spares a file creation per task when tasks are short.
+    var deferred: [(id: String, state: TaskState, due: Double)] = []
+    /// How long a `running` record waits: shorter than anyone could watch, longer than `true` runs.
+    let runningRecordDelay = 0.02
+    /// Tasks whose process has ended, committed after the freed slots are refilled so that the
+    /// next agent does not wait for this one's bookkeeping.
+    var exited: [(id: String, status: Int32)] = []
     var stopSignal: Int32?
     var lastRescan = Timestamp(seconds: 0, nanoseconds: 0)
     var nextTick = Timestamp.now()
@@ -78,6 +86,7 @@ public final class Coordinator {
         self.options = options
         self.logger = logger
         self.monitor = Monitor(layout: layout)
+        self.spares = SparePool(layout: layout, target: min(64, settings.maxParallel + 4))
         let ours: Set<String> = ["GADUGI_TASK_ID", "GADUGI_ROOT", "GADUGI_PROMPT_FILE", "GADUGI_HEARTBEAT_FILE",
                                  "GADUGI_PROGRESS_FILE", "GADUGI_LOG_FILE", "GADUGI_OUTCOME_FILE", "GADUGI_BIN"]
         self.baseEnvironment = options.environment.filter { entry in
@@ -119,10 +128,12 @@ public final class Coordinator {
             if Timestamp.now() >= nextTick { tick() }
             claimPending()
             schedule()
-            writeClaims()
+            finishExited()
+            writeDeferred()
             monitor.flushEvents()
             monitor.flushRegistry { registryJSON(live: true) }
             if shouldStop() { break }
+            if pending.isEmpty || claimBudget <= 0 { spares.refill(atMost: 2) }
         }
         monitor.flushEvents()
         monitor.flushRegistry(force: true) { registryJSON(live: false) }
@@ -135,6 +146,7 @@ public final class Coordinator {
         if !pending.isEmpty && claimBudget > 0 { return 0 }
         var wait = max(0, nextTick.asDouble - Timestamp.now().asDouble)
         if monitor.registryPending { wait = min(wait, monitor.registryInterval) }
+        if let due = deferred.map(\.due).min() { wait = min(wait, max(0, due - Timestamp.now().asDouble)) }
         return wait
     }
 
@@ -151,7 +163,7 @@ public final class Coordinator {
         case .rescan:
             rescan()
         case .exited(let pid, let status):
-            if let id = children.removeValue(forKey: pid) { finish(id, waitStatus: status) }
+            if let id = children.removeValue(forKey: pid) { exited.append((id, status)) }
         case .signal(let s):
             stopSignal = s
         case .watcherFailed(let why):
@@ -200,13 +212,13 @@ public final class Coordinator {
             looked += 1
             fresh.remove(name)
             do {
-                switch try spool.claim(name, suffixes: &suffixes) {
+                switch try spool.claim(name, suffixes: &suffixes, spares: spares) {
                 case .ignored, .vanished:
                     break
                 case .claimed(let record):
                     tasks[record.id] = record
                     waiting.append(record.id)
-                    unwrittenClaims.append(record.id)
+                    deferred.append((record.id, .claimed, 0))
                     monitor.event(record, extra: [("from", .string(name))])
                     if let id = batch[name] { batchIDs.insert(record.id); batch[name] = record.id; _ = id }
                 case .rejected(let target, let reason):
@@ -231,13 +243,21 @@ public final class Coordinator {
         }
     }
 
-    /// Writes `progress.json` for tasks claimed in this round that did not start at once: a task
-    /// that starts right away gets only its `running` record, which keeps pickup latency low.
-    func writeClaims() {
-        for id in unwrittenClaims {
-            if let record = tasks[id], record.state == .claimed { monitor.writeProgress(record) }
+    func finishExited() {
+        for (id, status) in exited { finish(id, waitStatus: status) }
+        exited.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the deferred records that are due and still true. A claim is written at the end of
+    /// the loop's turn unless the task started in it; a start 20 ms later unless it has finished.
+    func writeDeferred() {
+        guard !deferred.isEmpty else { return }
+        let now = Timestamp.now().asDouble
+        deferred.removeAll { entry in
+            guard entry.due <= now else { return false }
+            if let record = tasks[entry.id], record.state == entry.state { monitor.writeProgress(record) }
+            return true
         }
-        unwrittenClaims.removeAll(keepingCapacity: true)
     }
 
     // MARK: start
@@ -268,7 +288,7 @@ public final class Coordinator {
             logger.error("cannot start \(id): its prompt file is locked by another process; it stays claimed")
             return
         }
-        if record.attempts > 0 { try? Files.remove(layout.outcome(id)) }
+        if record.attempts > 0 { try? Files.writeAtomically(layout.outcome(id), []) }
         do { try spool.start(record) } catch {
             logger.error("cannot start \(id): \(error)")
             if error.errno == .noSuchFileOrDirectory { tasks.removeValue(forKey: id) }
@@ -283,6 +303,8 @@ public final class Coordinator {
             tasks[id] = record
             return failRunning(record, message: "could not start /bin/sh: \(error)")
         }
+        let madeAhead = layout.taskDirectory(id) + "/" + SparePool.heartbeat
+        if (try? Files.renameNoReplace(madeAhead, layout.heartbeat(id))) == nil { try? Files.remove(madeAhead) }
         try? Files.touch(layout.heartbeat(id))
         record.pid = pid
         record.attempts += 1
@@ -293,7 +315,7 @@ public final class Coordinator {
         tasks[id] = record
         children[pid] = id
         seen[id] = (nil, nil)
-        monitor.writeProgress(record)
+        deferred.append((id, .running, record.startedAt!.asDouble + runningRecordDelay))
         monitor.event(record)
         logger.info("started \(id) (pid \(pid))")
     }
@@ -417,7 +439,7 @@ public final class Coordinator {
                 adopted.insert(id)
                 monitor.writeProgress(record)
                 logger.info("adopted \(id), still running (pid \(record.pid.map(String.init) ?? "?"))")
-            } else if Files.exists(layout.outcome(id)) || (record.state == .running && record.pid != nil) {
+            } else if Supervisor.outcome(layout, id: id).recorded || (record.state == .running && record.pid != nil) {
                 record.state = .running
                 tasks[id] = record
                 finish(id, waitStatus: nil)

@@ -142,6 +142,7 @@ public enum Files {
 
     /// Creates the file if needed and sets its mtime to now.
     public static func touch(_ path: String) throws(SystemError) {
+        if utimensat(AT_FDCWD, path, nil, AT_SYMLINK_NOFOLLOW) == 0 { return }
         let fd = try open(path, O_WRONLY | O_CREAT)
         defer { close(fd) }
         if futimens(fd, nil) != 0 { throw .last("futimens", path) }

@@ -14,6 +14,8 @@ public struct Layout: Sendable {
     public var config: String { base + "/config.yaml" }
     public var coordinatorLock: String { base + "/coordinator.lock" }
     public var monitoring: String { base + "/monitoring" }
+    /// Task folders made ahead of time (see `SparePool`).
+    public var spare: String { base + "/spare" }
     public var registry: String { monitoring + "/registry.json" }
     public var events: String { monitoring + "/events.jsonl" }
     public var heartbeats: String { monitoring + "/heartbeats" }
@@ -40,6 +42,7 @@ public struct Layout: Sendable {
         for q in Queue.allCases { try Files.makeDirectories(queue(q)) }
         try Files.makeDirectories(heartbeats)
         try Files.makeDirectories(tasks)
+        try Files.makeDirectories(spare)
     }
 
     public var exists: Bool { Files.exists(queue(.incoming)) }

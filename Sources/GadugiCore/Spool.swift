@@ -25,7 +25,7 @@ public struct Spool: Sendable {
     /// Claims `incoming/<name>`: checks it, reserves a unique id, renames it to
     /// `claimed/<id>.<ext>`. `suffixes` remembers the next free suffix per base id, so a thousand
     /// `fix-login.md` cost one `mkdir` each rather than a thousand.
-    public func claim(_ name: String, suffixes: inout [String: Int]) throws(SystemError) -> Intake {
+    public func claim(_ name: String, suffixes: inout [String: Int], spares: SparePool? = nil) throws(SystemError) -> Intake {
         guard PromptName.isCandidate(name) else { return .ignored }
         let path = layout.queue(.incoming, name)
         guard let st = try Files.linkStatus(path) else { return .vanished }
@@ -51,7 +51,7 @@ public struct Spool: Sendable {
         var n = suffixes[base] ?? 1
         while true {
             let id = TaskID.candidate(base, n)
-            let (mine, fromSubmit) = try reserve(id, for: st)
+            let (mine, fromSubmit) = try reserve(id, for: st, spares: spares)
             guard mine else { n += 1; continue }
             if !fromSubmit { suffixes[base] = n + 1 }
             do {
@@ -71,8 +71,11 @@ public struct Spool: Sendable {
 
     /// Takes an id for the file `st`: a fresh `tasks/<id>/`, or one that `submit` reserved for
     /// this very file (same device and inode). Returns (taken, reserved by submit).
-    private func reserve(_ id: String, for st: stat) throws(SystemError) -> (Bool, Bool) {
-        if try Files.makeDirectory(layout.taskDirectory(id)) { return (true, false) }
+    private func reserve(_ id: String, for st: stat, spares: SparePool?) throws(SystemError) -> (Bool, Bool) {
+        let directory = layout.taskDirectory(id)
+        let made: Bool
+        if let spares { made = try spares.take(into: directory) } else { made = try Files.makeDirectory(directory) }
+        if made { return (true, false) }
         let marker = layout.submitted(id)
         guard let text = try Files.readText(marker), text == Spool.identity(st) else { return (false, false) }
         try Files.remove(marker)

@@ -1,0 +1,64 @@
+import Glibc
+
+/// Task folders made ahead of time, while the coordinator has nothing else to do. Creating an
+/// inode costs 80–380 µs on the disks measured here and a rename about 10 µs, so claiming a prompt
+/// renames a ready folder (with its empty `output.log`, `outcome` and heartbeat) into `tasks/<id>` instead of
+/// creating them between a prompt's arrival and its agent's start. A rename with NOREPLACE
+/// reserves the id exactly as `mkdir` would. Spares live in `.gadugi/spare/` and are reused by
+/// the next coordinator after a crash; a damaged one only costs the files it lacks.
+public final class SparePool {
+    let layout: Layout
+    let target: Int
+    private var ready: [String] = []
+    private var counter = 0
+
+    public init(layout: Layout, target: Int) {
+        self.layout = layout
+        self.target = target
+        let names = (try? Files.list(layout.spare)) ?? []
+        ready = names.filter { !$0.hasPrefix(".") }.map { layout.spare + "/" + $0 }
+    }
+
+    public var count: Int { ready.count }
+
+    /// Makes up to `limit` spares while fewer than `target` are ready.
+    public func refill(atMost limit: Int) {
+        var made = 0
+        while made < limit && ready.count < target {
+            counter += 1
+            let path = "\(layout.spare)/\(getpid())-\(counter)"
+            do {
+                guard try Files.makeDirectory(path) else { continue }
+                try Files.touch(path + "/output.log")
+                try Files.touch(path + "/outcome")
+                try Files.touch(path + "/" + SparePool.heartbeat)
+            } catch {
+                return
+            }
+            ready.append(path)
+            made += 1
+        }
+    }
+
+    /// The heartbeat made with a spare; `start` moves it to `heartbeats/<id>`.
+    static let heartbeat = ".heartbeat"
+
+    /// Creates `directory`: from a spare if one is ready, else with `mkdir`. False when
+    /// something already has that name (the id is taken).
+    public func take(into directory: String) throws(SystemError) -> Bool {
+        while let spare = ready.last {
+            do {
+                try Files.renameNoReplace(spare, directory)
+                ready.removeLast()
+                return true
+            } catch {
+                switch error.errno {
+                case .fileExists, .directoryNotEmpty: return false
+                case .noSuchFileOrDirectory where Files.exists(Files.split(directory).0): ready.removeLast()
+                default: throw error
+                }
+            }
+        }
+        return try Files.makeDirectory(directory)
+    }
+}
