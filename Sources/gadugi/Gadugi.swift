@@ -6,17 +6,14 @@ struct Gadugi: ParsableCommand {
         commandName: "gadugi",
         abstract: "Run many coding agents in parallel through nothing but the file system.",
         discussion: """
-            Drop prompt files (.md, .markdown, .txt, .prompt) into .gadugi/queue/incoming, or hand
-            them to 'gadugi submit' or 'gadugi run FILE...'. A coordinator ('gadugi run') claims each,
-            runs one agent per task under a parallelism limit, and records everything as files under
-            .gadugi/ (see spool-layout.md). Quick start:
+            Drop prompt files (.md, .markdown, .txt, .prompt) into .gadugi/queue/incoming, or hand them to 'gadugi submit' or 'gadugi run FILE...'. A coordinator ('gadugi run') claims each, runs one agent per task under a parallelism limit, and records everything as files under .gadugi/ (see spool-layout.md).
 
-              gadugi run --agent gadugi:simulate examples/*.md    # a demo with the simulated agent
-              gadugi run prompts/*.md                             # run prompts with 'claude -p'
-              gadugi status                                       # what is happening
+            Examples:
+              gadugi run --agent gadugi:simulate examples/*   # a demo
+              gadugi run prompts/*.md                         # with 'claude -p'
+              gadugi status                                   # what is going on
 
-            Exit status: 0 success, 1 failure (a task failed, another coordinator runs, an error),
-            64 usage error.
+            Exit status: 0 success, 1 failure (a task failed, another coordinator runs, an error), 64 usage error.
             """,
         subcommands: [Init.self, Submit.self, Run.self, Status.self, Heartbeat.self, Progress.self, SimulateAgent.self]
     )

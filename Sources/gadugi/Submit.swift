@@ -5,9 +5,7 @@ struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Queue prompt files: copy each into .gadugi/queue/incoming safely and print its task id.",
         discussion: """
-            Each file is written to queue/tmp, fsynced, and renamed into queue/incoming, so a
-            coordinator never sees half of it; the id is reserved at once and printed, one per line.
-            Your files are copied, never moved or changed. A running 'gadugi run' picks them up.
+            Each file is written to queue/tmp, fsynced, and renamed into queue/incoming, so a coordinator never sees half of it; the id is reserved at once and printed, one per line. Your files are copied, never moved or changed. A running 'gadugi run' picks them up.
             """)
 
     @OptionGroup var options: RootOptions
@@ -23,9 +21,7 @@ struct Submit: ParsableCommand {
     }
 
     func run() throws {
-        let layout = options.layout
-        try layout.create()
-        let ids = try SubmitFiles.submit(files, to: layout)
+        let ids = try SubmitFiles.submit(files, to: options.layout)
         if json {
             print(JSON.array(zip(files, ids).map { .object([("file", .string($0)), ("id", .string($1))]) }).encoded(pretty: true))
         } else {
@@ -41,6 +37,7 @@ enum SubmitFiles {
             guard let st = try? Files.linkStatus(file) else { throw Failure("\(file): no such file") }
             guard st.isRegularFile || st.isSymlink else { throw Failure("\(file): not a regular file") }
         }
+        try layout.create()
         let spool = Spool(layout: layout)
         var ids: [String] = []
         for file in files {

@@ -7,8 +7,10 @@ enum Summary {
     static func print(files: [String], ids: [String], results: [String: Coordinator.Result], layout: Layout) -> Bool {
         var done = 0, failed = 0, rejected = 0, unfinished = 0
         var lines: [String] = []
-        for (file, id) in zip(files, ids) {
-            switch results[id] {
+        let width = ids.map(\.count).max() ?? 0
+        for (file, rawID) in zip(files, ids) {
+            let id = rawID.padding(toLength: width, withPad: " ", startingAt: 0)
+            switch results[rawID] {
             case .finished(let r)?:
                 let took = (r.finishedAt?.asDouble ?? 0) - (r.startedAt?.asDouble ?? 0)
                 let seconds = String(format: "%.1fs", max(0, took))
@@ -18,7 +20,7 @@ enum Summary {
                 } else {
                     failed += 1
                     let how = r.exitCode.map { "exit \($0)" } ?? r.signal.map { "signal \($0)" } ?? "no outcome"
-                    lines.append("  failed    \(id)  \(how)  \(file)  log: \(layout.relative(layout.log(id)))")
+                    lines.append("  failed    \(id)  \(how)  \(file)  log: \(layout.relative(layout.log(rawID)))")
                     if let m = r.message { lines.append("            \(m)") }
                 }
             case .rejected(let name, let reason)?:

@@ -1,0 +1,38 @@
+# The README's two commands: `make demo` and `make test`.
+SWIFT ?= swift
+BIN := .build/debug/gadugi
+DEMO_ROOT := .build/demo
+
+.PHONY: all build deps demo test bench clean
+
+all: build
+
+# libinotifytools ships no pkg-config file; install its Debian package if the header is missing.
+deps:
+	@if [ ! -e /usr/include/inotifytools/inotifytools.h ]; then \
+		echo "Installing libinotifytools0-dev (needed to build gadugi)..."; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libinotifytools0-dev; \
+	fi
+
+build: deps
+	$(SWIFT) build --product gadugi
+
+# Push the example prompts through the built-in simulated agent, four at a time, then show the spool.
+demo: build
+	@rm -rf $(DEMO_ROOT) && mkdir -p $(DEMO_ROOT)
+	$(BIN) run --root $(DEMO_ROOT) --agent gadugi:simulate --max-parallel 4 examples/*
+	@echo
+	$(BIN) status --root $(DEMO_ROOT) --all
+	@echo
+	@echo "The spool is in $(DEMO_ROOT)/.gadugi; try: cat $(DEMO_ROOT)/.gadugi/monitoring/tasks/fix-login/progress.json"
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+bench: deps
+	Benchmarks/run
+
+clean:
+	rm -rf .build $(DEMO_ROOT)
