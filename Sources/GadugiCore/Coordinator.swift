@@ -2,7 +2,6 @@ import DequeModule
 import Foundation
 import Glibc
 import Logging
-import OrderedCollections
 
 /// The long-running coordinator: claims prompts from `incoming/`, starts them under the
 /// parallelism limit, and commits their outcomes. All spool state lives on the thread that calls
@@ -56,7 +55,7 @@ public final class Coordinator {
     /// Running tasks whose process belongs to an earlier coordinator: watched through their locks.
     var adopted = Set<String>()
     /// Names in `incoming/` to claim, in arrival order.
-    var pending = OrderedSet<String>()
+    var pending = ArrivalQueue()
     /// Names a rescan saw that were modified too recently to be known complete.
     var fresh = Set<String>()
     var suffixes: [String: Int] = [:]
@@ -207,8 +206,7 @@ public final class Coordinator {
 
     func claimPending() {
         var looked = 0
-        while claimBudget > 0, looked < 256, let name = pending.first {
-            pending.removeFirst()
+        while claimBudget > 0, looked < 256, let name = pending.popFirst() {
             looked += 1
             fresh.remove(name)
             do {
