@@ -1,0 +1,63 @@
+import Foundation
+
+/// Taking prompts from `incoming/`, and the records written a little later.
+extension Coordinator {
+    /// How many more prompts to claim now. A prompt is claimed when a slot is about to take it,
+    /// not earlier: a backlog waits in `incoming/` (where its producer may still withdraw it), and
+    /// the coordinator's work and memory stay O(active tasks) rather than O(backlog).
+    var claimBudget: Int { settings.maxParallel - runningCount - waiting.count }
+
+    func claimPending() {
+        var looked = 0
+        while claimBudget > 0, looked < 256, let name = pending.popFirst() {
+            looked += 1
+            fresh.remove(name)
+            do {
+                switch try spool.claim(name, suffixes: &suffixes, spares: spares) {
+                case .ignored, .vanished:
+                    break
+                case .claimed(let record):
+                    tasks[record.id] = record
+                    waiting.append(record.id)
+                    deferred.append((record.id, .claimed, 0))
+                    monitor.event(record, extra: [("from", .string(name))])
+                    if batch[name] != nil { batchIDs.insert(record.id) }
+                case .rejected(let target, let reason):
+                    finishedCounts[.rejected, default: 0] += 1
+                    monitor.appendEvent(.object([
+                        ("schema_version", .int(1)), ("at", .string(Timestamp.now().iso8601)),
+                        ("name", .string(name)), ("state", .string("rejected")),
+                        ("rejected", .string(layout.relative(layout.queue(.rejected, target)))),
+                        ("reason", .string(reason)),
+                    ]))
+                    monitor.markRegistryDirty()
+                    logger.warning("rejected \(name): \(reason)")
+                    if let id = batch[name] {
+                        results[id] = .rejected(name: target, reason: reason)
+                        try? Files.remove(layout.submitted(id))
+                        try? Files.removeDirectory(layout.taskDirectory(id))
+                    }
+                }
+            } catch {
+                logger.error("cannot claim \(name): \(error); it stays in incoming/ and is tried again later")
+            }
+        }
+    }
+
+    func finishExited() {
+        for (id, status) in exited { finish(id, waitStatus: status) }
+        exited.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the deferred records that are due and still true. A claim is written at the end of
+    /// the loop's turn unless the task started in it; a start 20 ms later unless it has finished.
+    func writeDeferred() {
+        guard !deferred.isEmpty else { return }
+        let now = Timestamp.now().asDouble
+        deferred.removeAll { entry in
+            guard entry.due <= now else { return false }
+            if let record = tasks[entry.id], record.state == entry.state { monitor.writeProgress(record) }
+            return true
+        }
+    }
+}

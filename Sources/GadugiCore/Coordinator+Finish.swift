@@ -1,0 +1,69 @@
+import Foundation
+
+/// Committing tasks whose process has ended, and copying agents' reports.
+extension Coordinator {
+    /// Commits a task whose process has ended: `progress.json` first, then the rename that is the
+    /// commit, so a crash between the two only repeats the work on the next start.
+    func finish(_ id: String, waitStatus: Int32?, message: String? = nil) {
+        guard var record = tasks[id] else { return }
+        let outcome = Supervisor.outcome(layout, id: id, waitStatus: waitStatus)
+        refreshReport(id, write: false, into: &record)
+        record.exitCode = outcome.exitCode
+        record.signal = outcome.signal
+        record.finishedAt = outcome.finishedAt
+        record.state = outcome.succeeded ? .done : .failed
+        if let message {
+            record.message = message
+        } else if !outcome.recorded {
+            record.message = "the task's process ended without recording an outcome"
+                + (outcome.signal.map { " (killed by signal \($0))" } ?? "")
+        } else if outcome.exitCode == 127 {
+            record.message = "the agent exited 127 (command not found?): " + Settings.advice(settings.agent, settings.agentSource)
+        }
+        monitor.writeProgress(record)
+        do { try spool.finish(record, succeeded: outcome.succeeded) } catch {
+            logger.error("cannot move \(id) out of running/: \(error); it is retried at the next start")
+            return
+        }
+        try? Files.remove(layout.heartbeat(id))
+        tasks.removeValue(forKey: id)
+        seen.removeValue(forKey: id)
+        adopted.remove(id)
+        finishedCounts[record.state.queue, default: 0] += 1
+        monitor.event(record)
+        if batchIDs.contains(id) { results[id] = .finished(record) }
+        logFinish(record)
+    }
+
+    func logFinish(_ record: TaskRecord) {
+        let took = { record.startedAt.map { String(format: " in %.1fs", (record.finishedAt?.asDouble ?? 0) - $0.asDouble) } ?? "" }
+        if record.state == .done {
+            logger.info("done \(record.id)\(took())")
+        } else {
+            let how = record.exitCode.map { "exit \($0)" } ?? record.signal.map { "signal \($0)" } ?? "no outcome"
+            logger.warning("failed \(record.id) (\(how))\(took()): see \(layout.relative(layout.log(record.id)))")
+        }
+    }
+
+    /// Copies the agent's report and heartbeat into `progress.json` when they changed.
+    func refreshReport(_ id: String) {
+        guard var record = tasks[id] else { return }
+        if refreshReport(id, write: true, into: &record) { tasks[id] = record }
+    }
+
+    @discardableResult
+    func refreshReport(_ id: String, write: Bool, into record: inout TaskRecord) -> Bool {
+        let reportTime = (try? Files.linkStatus(layout.report(id)))??.modified
+        let beat = monitor.heartbeatTime(id)
+        let last = seen[id]
+        guard last == nil || last!.report != reportTime || last!.heartbeat != beat else { return false }
+        seen[id] = (reportTime, beat)
+        if reportTime != nil, let report = AgentReport.load(layout.report(id)) {
+            record.percent = report.percent ?? record.percent
+            record.message = report.message ?? record.message
+        }
+        if let beat { record.lastHeartbeat = beat }
+        if write { monitor.writeProgress(record) }
+        return true
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Glibc
+
+/// Starting tasks under the parallelism limit.
+extension Coordinator {
+    var runningCount: Int { children.count + adopted.count }
+
+    func schedule() {
+        while runningCount < settings.maxParallel, let id = waiting.popFirst() {
+            start(id)
+        }
+    }
+
+    func start(_ id: String) {
+        guard var record = tasks[id] else { return }
+        if let missing = settings.missingAgentMessage(path: searchPath) {
+            return failWithoutProcess(record, message: missing)
+        }
+        // The prompt file is the task's lock (as in nq): locked here, handed to the task's process,
+        // and it follows the file through the rename into running/. No file is created for it.
+        let lockFD: CInt
+        do { lockFD = try Files.open(layout.queue(.claimed, record.fileName), O_RDONLY | O_NOFOLLOW) } catch {
+            logger.error("cannot start \(id): \(error)")
+            if error.errno == .noSuchFileOrDirectory { tasks.removeValue(forKey: id) }
+            return
+        }
+        defer { close(lockFD) }
+        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            logger.error("cannot start \(id): its prompt file is locked by another process; it stays claimed")
+            return
+        }
+        if record.attempts > 0 { try? Files.writeAtomically(layout.outcome(id), []) }
+        do { try spool.start(record) } catch {
+            logger.error("cannot start \(id): \(error)")
+            if error.errno == .noSuchFileOrDirectory { tasks.removeValue(forKey: id) }
+            return
+        }
+        record.state = .running
+        let pid: pid_t
+        do {
+            pid = try supervisor.spawn(agent: settings.agentCommand, environment: environment(for: record),
+                                       lockFD: lockFD, directory: layout.root)
+        } catch {
+            tasks[id] = record
+            return failRunning(record, message: "could not start /bin/sh: \(error)")
+        }
+        let madeAhead = layout.taskDirectory(id) + "/" + SparePool.heartbeat
+        if (try? Files.renameNoReplace(madeAhead, layout.heartbeat(id))) == nil { try? Files.remove(madeAhead) }
+        try? Files.touch(layout.heartbeat(id))
+        record.pid = pid
+        record.attempts += 1
+        record.startedAt = .now()
+        record.finishedAt = nil
+        record.exitCode = nil
+        record.signal = nil
+        tasks[id] = record
+        children[pid] = id
+        seen[id] = (nil, nil)
+        deferred.append((id, .running, record.startedAt!.asDouble + runningRecordDelay))
+        monitor.event(record)
+        logger.info("started \(id) (pid \(pid))")
+    }
+
+    func environment(for record: TaskRecord) -> [String] {
+        baseEnvironment + [
+            "GADUGI_TASK_ID=\(record.id)",
+            "GADUGI_PROMPT_FILE=\(layout.queue(.running, record.fileName))",
+            "GADUGI_HEARTBEAT_FILE=\(layout.heartbeat(record.id))",
+            "GADUGI_PROGRESS_FILE=\(layout.report(record.id))",
+            "GADUGI_LOG_FILE=\(layout.log(record.id))",
+            "GADUGI_OUTCOME_FILE=\(layout.outcome(record.id))",
+        ]
+    }
+
+    /// Fails a claimed task that cannot be started at all (no agent, no lock file): it still moves
+    /// through running/ so that `finish` stays the only way into failed/.
+    func failWithoutProcess(_ record: TaskRecord, message: String) {
+        do { try spool.start(record) } catch {
+            logger.error("cannot move \(record.id) to running/: \(error)")
+            return
+        }
+        var running = record
+        running.state = .running
+        tasks[record.id] = running
+        failRunning(running, message: message)
+    }
+
+    func failRunning(_ record: TaskRecord, message: String) {
+        try? Files.append(layout.log(record.id), Array("gadugi: \(message)\n".utf8))
+        try? Files.writeAtomically(layout.outcome(record.id), Array("1\n".utf8))
+        var r = record
+        r.message = message
+        tasks[record.id] = r
+        finish(record.id, waitStatus: nil, message: message)
+    }
+}
