@@ -40,7 +40,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GadugiCoreTests",
-            dependencies: ["GadugiCore"]
+            dependencies: ["GadugiCore", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(
             name: "EndToEndTests",
