@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/gadugi
 DEMO_ROOT := .build/demo
 
-.PHONY: all build deps demo test bench clean
+.PHONY: all build deps demo test bench bench-quick clean
 
 all: build
 
@@ -31,8 +31,13 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
+# Not part of CI: builds a release binary in .build-bench and compares it with xargs, task-spooler,
+# GNU parallel and nq (see BENCHMARKS.md). bench-quick is a one-repetition smoke run.
 bench: deps
 	Benchmarks/run
+
+bench-quick: deps
+	Benchmarks/run --quick
 
 clean:
 	rm -rf .build $(DEMO_ROOT)

@@ -219,11 +219,14 @@ class Context:
           from /proc/<pid>/stat while it is a zombie, then reap it with wait4 for ru_maxrss.
         `env --default-signal` undoes sh's SIG_IGN of INT/QUIT for background jobs."""
         script = 'o=$1; e=$2; shift 2; env --default-signal=INT,QUIT "$@" </dev/null >"$o" 2>"$e" & echo $!'
+        t0_real = time.time_ns()
         t0 = time.perf_counter_ns()
         cp = subprocess.run(["/bin/sh", "-c", script, "sh", str(out), str(err), *cmd],
                             stdout=subprocess.PIPE, text=True, env=env or clean_env())
         pid = int(cp.stdout.split()[-1])
-        return Tracked(self, pid, t0, cmd, out, err, sample_rss)
+        tr = Tracked(self, pid, t0, cmd, out, err, sample_rss)
+        tr.t0_real = t0_real
+        return tr
 
     def reap_orphans(self):
         """Reap re-parented zombies (e.g. agents that outlived their coordinator)."""
