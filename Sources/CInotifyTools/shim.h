@@ -19,6 +19,9 @@ static inline int gadugi_rename_noreplace(const char *from, const char *to) {
     return renameat2(AT_FDCWD, from, AT_FDCWD, to, 1 /* RENAME_NOREPLACE */);
 }
 
+/// fcntl's F_SETLEASE (Linux-specific, hidden without _GNU_SOURCE).
+static const int GADUGI_F_SETLEASE = 1024;
+
 /// glibc's POSIX_SPAWN_SETSID (a GNU extension, 0x80 since glibc 2.26).
 static const short GADUGI_POSIX_SPAWN_SETSID = 0x80;
 #endif

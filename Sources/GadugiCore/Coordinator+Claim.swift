@@ -2,9 +2,9 @@ import Foundation
 
 /// Taking prompts from `incoming/`, and the records written a little later.
 extension Coordinator {
-    /// How many more prompts to claim now. A prompt is claimed when a slot is about to take it,
-    /// not earlier: a backlog waits in `incoming/` (where its producer may still withdraw it), and
-    /// the coordinator's work and memory stay O(active tasks) rather than O(backlog).
+    /// How many more prompts to claim now: one per free slot. A backlog waits in `incoming/` (where
+    /// its producer may still withdraw it), and the coordinator's work and memory stay O(active
+    /// tasks) rather than O(backlog). (Claiming a slot's worth ahead was measured: no faster.)
     var claimBudget: Int { settings.maxParallel - runningCount - waiting.count }
 
     func claimPending() {
@@ -19,7 +19,7 @@ extension Coordinator {
                 case .claimed(let record):
                     tasks[record.id] = record
                     waiting.append(record.id)
-                    deferred.append((record.id, .claimed, 0))
+                    deferred.append((record.id, .claimed, Timestamp.now().asDouble + recordDelay))
                     monitor.event(record, extra: [("from", .string(name))])
                     if batch[name] != nil { batchIDs.insert(record.id) }
                 case .rejected(let target, let reason):
@@ -49,8 +49,8 @@ extension Coordinator {
         exited.removeAll(keepingCapacity: true)
     }
 
-    /// Writes the deferred records that are due and still true. A claim is written at the end of
-    /// the loop's turn unless the task started in it; a start 20 ms later unless it has finished.
+    /// Writes the deferred records that are due and still true. Each is written `recordDelay` after
+    /// its state began, unless the task has left that state by then.
     func writeDeferred() {
         guard !deferred.isEmpty else { return }
         let now = Timestamp.now().asDouble

@@ -10,7 +10,9 @@ extension Coordinator {
         refreshReport(id, write: false, into: &record)
         record.exitCode = outcome.exitCode
         record.signal = outcome.signal
-        record.finishedAt = outcome.finishedAt
+        // Our own child: its exit was just reaped, and the clock is finer than the outcome's mtime
+        // (which moves in 4 ms steps). An adopted task has only the mtime; never before its start.
+        record.finishedAt = waitStatus != nil ? .now() : max(outcome.finishedAt, record.startedAt ?? outcome.finishedAt)
         record.state = outcome.succeeded ? .done : .failed
         if let message {
             record.message = message

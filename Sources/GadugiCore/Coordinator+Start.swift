@@ -44,9 +44,7 @@ extension Coordinator {
             tasks[id] = record
             return failRunning(record, message: "could not start /bin/sh: \(error)")
         }
-        let madeAhead = layout.taskDirectory(id) + "/" + SparePool.heartbeat
-        if (try? Files.renameNoReplace(madeAhead, layout.heartbeat(id))) == nil { try? Files.remove(madeAhead) }
-        try? Files.touch(layout.heartbeat(id))
+        startHeartbeat(id)
         record.pid = pid
         record.attempts += 1
         record.startedAt = .now()
@@ -56,7 +54,7 @@ extension Coordinator {
         tasks[id] = record
         children[pid] = id
         seen[id] = (nil, nil)
-        deferred.append((id, .running, record.startedAt!.asDouble + runningRecordDelay))
+        deferred.append((id, .running, record.startedAt!.asDouble + recordDelay))
         monitor.event(record)
         logger.info("started \(id) (pid \(pid))")
     }
@@ -92,5 +90,18 @@ extension Coordinator {
         r.message = message
         tasks[record.id] = r
         finish(record.id, waitStatus: nil, message: message)
+    }
+
+    /// Creates `heartbeats/<id>`: the one made with the task's spare folder if it has one (a rename
+    /// and a touch), else a new file (whose mtime is now by creation).
+    func startHeartbeat(_ id: String) {
+        let madeAhead = layout.taskDirectory(id) + "/" + SparePool.heartbeat
+        do {
+            try Files.renameNoReplace(madeAhead, layout.heartbeat(id))
+            try Files.touch(layout.heartbeat(id))
+        } catch {
+            if error.errno != .noSuchFileOrDirectory { try? Files.remove(madeAhead) }
+            try? Files.create(layout.heartbeat(id))
+        }
     }
 }

@@ -14,8 +14,9 @@ public final class Coordinator {
         public var tick = 0.5
         /// The safety-net rescan of `incoming/` (for lost events and file systems inotify can't see).
         public var rescanInterval = 2.0
-        /// A file found by a rescan (not announced by inotify) is claimed only once it has not been
-        /// modified for this long, so a half-written file is never taken.
+        /// A file found by a rescan (not announced by inotify) is claimed once no other process has
+        /// it open (asked with a write lease); where that cannot be asked, once it has not been
+        /// modified for this long. Either way a half-written file is never taken.
         public var quietPeriod = 2.0
         /// The `gadugi` executable, given to agents as `$GADUGI_BIN`.
         public var executable: String
@@ -65,8 +66,9 @@ public final class Coordinator {
     /// `progress.json` writes put off a little: a task that leaves the state first never gets
     /// that record written, which spares a file creation per task when tasks are short.
     var deferred: [(id: String, state: TaskState, due: Double)] = []
-    /// How long a `running` record waits: shorter than anyone could watch, longer than `true` runs.
-    let runningRecordDelay = 0.02
+    /// How long a `claimed` or `running` record waits: shorter than anyone could watch, longer
+    /// than a claim usually waits for its slot or `true` runs.
+    let recordDelay = 0.02
     /// Tasks whose process has ended, committed after the freed slots are refilled so that the
     /// next agent does not wait for this one's bookkeeping.
     var exited: [(id: String, status: Int32)] = []
@@ -132,7 +134,9 @@ public final class Coordinator {
             monitor.flushEvents()
             monitor.flushRegistry { registryJSON(live: true) }
             if shouldStop() { break }
-            if pending.isEmpty || claimBudget <= 0 { spares.refill(atMost: 2) }
+            // Spares are made only when nothing waits: under a backlog they would be made and then
+            // renamed, costing more than creating the files in place.
+            if pending.isEmpty && waiting.isEmpty { spares.refill(atMost: 2) }
         }
         monitor.flushEvents()
         monitor.flushRegistry(force: true) { registryJSON(live: false) }
@@ -188,8 +192,10 @@ public final class Coordinator {
         fresh.removeAll()
         let now = Timestamp.now().asDouble
         for name in names where PromptName.isCandidate(name) && !pending.contains(name) {
-            guard let st = try? Files.linkStatus(layout.queue(.incoming, name)) else { continue }
-            if !st.isRegularFile || now - st.modified.asDouble >= options.quietPeriod {
+            let path = layout.queue(.incoming, name)
+            guard let st = try? Files.linkStatus(path) else { continue }
+            let openElsewhere = st.isRegularFile ? Files.isOpenElsewhere(path) : false
+            if openElsewhere == false || (openElsewhere == nil && now - st.modified.asDouble >= options.quietPeriod) {
                 pending.append(name)
             } else {
                 fresh.insert(name)

@@ -148,6 +148,24 @@ public enum Files {
         if futimens(fd, nil) != 0 { throw .last("futimens", path) }
     }
 
+    /// Whether another process has the file open (for writing, or at all), asked by trying to take
+    /// a write lease, which the kernel refuses while anyone else has the file open. nil when this
+    /// cannot be asked (the file has another owner and we lack CAP_LEASE; NFS).
+    public static func isOpenElsewhere(_ path: String) -> Bool? {
+        guard let fd = try? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { return nil }
+        defer { close(fd) }
+        if fcntl(fd, GADUGI_F_SETLEASE, Int32(F_WRLCK)) == 0 {
+            _ = fcntl(fd, GADUGI_F_SETLEASE, Int32(F_UNLCK))
+            return false
+        }
+        return currentErrno() == EAGAIN ? true : nil
+    }
+
+    /// Creates an empty file, or truncates the one there.
+    public static func create(_ path: String) throws(SystemError) {
+        close(try open(path, O_WRONLY | O_CREAT | O_TRUNC))
+    }
+
     /// Removes a file; nothing there is fine.
     public static func remove(_ path: String) throws(SystemError) {
         if unlink(path) != 0 && currentErrno() != ENOENT { throw .last("unlink", path) }

@@ -215,11 +215,17 @@ struct JSONParser {
             case UInt8(ascii: "f"): out.append(0x0C)
             case UInt8(ascii: "u"):
                 guard var code = hex4() else { return nil }
+                // A high surrogate pairs with a following \uDC00–\uDFFF; anything else after it is
+                // left for the next round, and the lone surrogate becomes U+FFFD below.
                 if code >= 0xD800 && code < 0xDC00, index + 6 <= bytes.count,
                    bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
                     index += 2
                     guard let low = hex4() else { return nil }
-                    code = 0x10000 + ((code - 0xD800) << 10) + (low &- 0xDC00)
+                    if low >= 0xDC00 && low < 0xE000 {
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
+                        index -= 6
+                    }
                 }
                 out.append(contentsOf: Array(String(Unicode.Scalar(code).map(Character.init) ?? "\u{FFFD}").utf8))
             default: out.append(e)

@@ -43,8 +43,9 @@ public struct Prompt: Sendable {
         guard text.hasPrefix("---\n") || text.hasPrefix("---\r\n") else {
             return .success(Prompt(name: nil, frontMatter: [:]))
         }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard let end = lines.dropFirst().firstIndex(where: { $0.trimmingSuffix("\r") == "---" }) else {
+        // "\r\n" is one Character in Swift, so split on newlines, not on "\n".
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        guard let end = lines.dropFirst().firstIndex(where: { $0 == "---" }) else {
             return .failure(.badFrontMatter("no closing --- line"))
         }
         let yaml = lines[1..<end].joined(separator: "\n")
@@ -60,11 +61,5 @@ public struct Prompt: Sendable {
             fields[k] = value.string ?? (try? Yams.serialize(node: value)) ?? ""
         }
         return .success(Prompt(name: fields["name"], frontMatter: fields))
-    }
-}
-
-extension Substring {
-    func trimmingSuffix(_ suffix: String) -> Substring {
-        hasSuffix(suffix) ? dropLast(suffix.count) : self
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// The built-in stand-in for a coding agent (`--agent gadugi:simulate`): reads its prompt, works
@@ -9,7 +10,8 @@ public enum SimulatedAgent {
         let id = environment["GADUGI_TASK_ID"] ?? "?"
         let steps = 4
         let stepSeconds = environment["GADUGI_SIMULATE_STEP"].flatMap(Double.init) ?? Double.random(in: 0.15...0.45)
-        let title = text.split(separator: "\n").first { !$0.hasPrefix("---") && !$0.isEmpty }.map(String.init) ?? "(empty)"
+        let lines = text.split(whereSeparator: \.isNewline)
+        let title = lines.first { !$0.hasPrefix("---") && !$0.isEmpty }.map(String.init) ?? "(empty)"
         write("simulated agent for \(id): read \(input.count) bytes: \(title)\n")
         let report: TaskReporter? = environment["GADUGI_ROOT"].flatMap { root in
             try? TaskReporter(layout: Layout(root: root), flag: nil, environment: environment)
@@ -21,7 +23,7 @@ public enum SimulatedAgent {
             try? report?.progress(percent: Double(step * 100 / steps), message: message)
             write("step \(step)/\(steps): \(message)\n")
         }
-        if text.split(separator: "\n").contains(where: { $0.trimmingSuffix("\r") == "simulate: fail" }) {
+        if lines.contains(where: { $0.trimmingCharacters(in: .whitespaces) == "simulate: fail" }) {
             write("simulated failure, as the prompt asked\n")
             return 1
         }

@@ -28,8 +28,18 @@ public enum TaskID {
         n <= 1 ? base : "\(base)-\(n)"
     }
 
-    /// True for strings `base` could have produced: what the CLI accepts as `--task`.
+    /// True for strings the spool could have made (a base, maybe with a `-N` suffix): what the CLI
+    /// accepts as `--task`.
     public static func isValid(_ id: String) -> Bool {
-        !id.isEmpty && id.count <= maxLength + 8 && base(forFileName: id + ".md") == id
+        let allowed = id.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
+        }
+        guard allowed, !id.isEmpty, !id.hasPrefix("-"), !id.hasSuffix("-") else { return false }
+        if id.utf8.count <= maxLength { return true }
+        // Longer only as `<base of at most 64>-<n>`.
+        guard let dash = id.lastIndex(of: "-") else { return false }
+        let number = id[id.index(after: dash)...]
+        return id[..<dash].utf8.count <= maxLength && number.count <= 10 && number.allSatisfy { $0.isASCII && $0.isNumber }
     }
 }
