@@ -22,9 +22,8 @@ public final class Monitor {
     }
 
     public func writeProgress(_ record: TaskRecord) {
-        let text = record.json(layout).encoded(pretty: true) + "\n"
         do {
-            try Files.writeAtomically(layout.progress(record.id), Array(text.utf8))
+            try Files.writeAtomically(layout.progress(record.id), record.json(layout).bytes(pretty: true) + [0x0A])
         } catch {
             warn("cannot write progress of \(record.id): \(error)")
         }
@@ -48,7 +47,8 @@ public final class Monitor {
     }
 
     public func appendEvent(_ json: JSON) {
-        eventBuffer.append(contentsOf: (json.encoded() + "\n").utf8)
+        eventBuffer.append(contentsOf: json.bytes())
+        eventBuffer.append(0x0A)
     }
 
     /// Appends the gathered lines to `events.jsonl` (O_APPEND: whole lines, never interleaved).
@@ -70,7 +70,7 @@ public final class Monitor {
         let now = Timestamp.now()
         guard force || now.asDouble - lastRegistryWrite.asDouble >= registryInterval else { return }
         do {
-            try Files.writeAtomically(layout.registry, Array((make().encoded(pretty: true) + "\n").utf8))
+            try Files.writeAtomically(layout.registry, make().bytes(pretty: true) + [0x0A])
             registryDirty = false
             lastRegistryWrite = now
         } catch {

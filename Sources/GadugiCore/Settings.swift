@@ -62,7 +62,7 @@ public struct Settings: Sendable {
                 throw Failure.badConfig(layout.config, "\(error)".split(separator: "\n").first.map(String.init) ?? "YAML error")
             }
             if let mapping = node?.mapping {
-                fileAgent = mapping["agent"]?.string
+                fileAgent = mapping["agent"]?.string.flatMap { $0.allSatisfy(\.isWhitespace) ? nil : $0 }
                 if let p = mapping["max_parallel"] {
                     guard let v = p.int, v > 0 else { throw Failure.badConfig(layout.config, "max_parallel must be a positive number") }
                     fileParallel = v
@@ -72,9 +72,9 @@ public struct Settings: Sendable {
             }
         }
         let (agent, source): (String, String)
-        if let a = agentFlag { (agent, source) = (a, "--agent") }
+        if let a = agentFlag, !a.allSatisfy(\.isWhitespace) { (agent, source) = (a, "--agent") }
         else if let a = fileAgent { (agent, source) = (a, "agent: in \(layout.relative(layout.config))") }
-        else if let a = environment["GADUGI_AGENT"], !a.isEmpty { (agent, source) = (a, "GADUGI_AGENT") }
+        else if let a = environment["GADUGI_AGENT"], !a.allSatisfy(\.isWhitespace) { (agent, source) = (a, "GADUGI_AGENT") }
         else { (agent, source) = (defaultAgent, "the default") }
         return Settings(agent: agent, agentSource: source, maxParallel: parallelFlag ?? fileParallel ?? 4)
     }

@@ -61,4 +61,13 @@ public final class SparePool {
         }
         return try Files.makeDirectory(directory)
     }
+
+    /// Takes back a folder that `take` gave out but was not used. False if it cannot be moved.
+    public func giveBack(_ directory: String) -> Bool {
+        counter += 1
+        let path = "\(layout.spare)/\(getpid())-\(counter)"
+        guard (try? Files.renameNoReplace(directory, path)) != nil else { return false }
+        ready.append(path)
+        return true
+    }
 }

@@ -57,7 +57,7 @@ public struct Spool: Sendable {
             do {
                 try Files.renameNoReplace(path, layout.queue(.claimed, "\(id).\(ext)"))
             } catch {
-                if !fromSubmit { try? Files.removeDirectory(layout.taskDirectory(id)) }
+                if !fromSubmit { Spool.release(layout.taskDirectory(id), to: spares) }
                 if error.errno == .fileExists { n += 1; continue }
                 if error.errno == .noSuchFileOrDirectory { return .vanished }
                 throw error
@@ -80,6 +80,13 @@ public struct Spool: Sendable {
         guard let text = try Files.readText(marker), text == Spool.identity(st) else { return (false, false) }
         try Files.remove(marker)
         return (true, true)
+    }
+
+    /// Undoes a reservation whose claim failed: the folder goes back to the spares, or away.
+    static func release(_ directory: String, to spares: SparePool?) {
+        if let spares, spares.giveBack(directory) { return }
+        for name in (try? Files.list(directory)) ?? [] { try? Files.remove(directory + "/" + name) }
+        try? Files.removeDirectory(directory)
     }
 
     static func identity(_ st: stat) -> String { "\(st.st_dev):\(st.st_ino)\n" }

@@ -55,7 +55,7 @@ public struct TaskRecord: Sendable, Equatable {
             ("exit_code", .optional(exitCode.map(Int64.init))),
             ("signal", .optional(signal.map(Int64.init))),
             ("last_heartbeat", .optional(lastHeartbeat)),
-            ("percent", percent.map { $0.rounded() == $0 ? .int(Int64($0)) : .double($0) } ?? .null),
+            ("percent", percent.map(JSON.number) ?? .null),
             ("message", .optional(message)),
             ("log", .string(layout.relative(layout.log(id)))),
             ("prompt", .string(layout.relative(layout.queue(state.queue, fileName)))),
@@ -107,7 +107,7 @@ public struct AgentReport: Sendable, Equatable {
     public var json: JSON {
         .object([
             ("schema_version", .int(1)),
-            ("percent", percent.map { $0.rounded() == $0 ? .int(Int64($0)) : .double($0) } ?? .null),
+            ("percent", percent.map(JSON.number) ?? .null),
             ("message", .optional(message)),
         ])
     }

@@ -43,7 +43,7 @@ public struct TaskReporter: Sendable {
         if let percent { report.percent = percent }
         if let message { report.message = message }
         do {
-            try Files.writeAtomically(layout.report(id), Array((report.json.encoded() + "\n").utf8))
+            try Files.writeAtomically(layout.report(id), report.json.bytes() + [0x0A])
         } catch { throw .io(error) }
         try heartbeat()
     }

@@ -31,6 +31,9 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         if let n = maxParallel, n < 1 { throw ValidationError("--max-parallel must be at least 1") }
+        if let a = agent, a.allSatisfy(\.isWhitespace) {
+            throw ValidationError("--agent needs a shell command, such as --agent 'claude -p' or --agent gadugi:simulate")
+        }
     }
 
     func run() throws {
