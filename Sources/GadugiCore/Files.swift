@@ -55,8 +55,9 @@ public enum Files {
     }
 
     /// Reads a whole file, at most `limit` bytes (more is an error, so a huge file can't eat memory).
-    public static func read(_ path: String, limit: Int = 16 << 20) throws(SystemError) -> [UInt8] {
-        let fd = try open(path, O_RDONLY | O_NOFOLLOW)
+    /// Links are not followed unless asked: the spool never follows a link a producer left.
+    public static func read(_ path: String, limit: Int = 16 << 20, followLinks: Bool = false) throws(SystemError) -> [UInt8] {
+        let fd = try open(path, O_RDONLY | (followLinks ? 0 : O_NOFOLLOW))
         defer { close(fd) }
         return try readAll(fd, path: path, limit: limit)
     }

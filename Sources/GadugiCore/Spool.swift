@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// The queue directories and the transitions between them. Each transition is one function and
@@ -116,7 +117,8 @@ public struct Spool: Sendable {
                 if error.errno == .noSuchFileOrDirectory { return .vanished }
                 throw error
             }
-            let line = "\(name): \(reason)\n"
+            let printable = name.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+            let line = "\(printable): \(reason)\n"
             try? Files.writeAtomically(layout.queue(.rejected, target + ".reason"), Array(line.utf8))
             return .rejected(name: target, reason: reason)
         }
@@ -149,7 +151,7 @@ public struct Spool: Sendable {
     /// into `incoming/<id>.<ext>`. The caller fsyncs `incoming/` once after a batch.
     /// Returns the task id the coordinator will use for it.
     public func submit(_ source: String) throws(SystemError) -> String {
-        let bytes = try Files.read(source, limit: Prompt.maxBytes + 1)
+        let bytes = try Files.read(source, limit: Prompt.maxBytes + 1, followLinks: true)
         let sourceName = Files.split(source).1
         let ext = PromptName.isCandidate(sourceName) ? (PromptName.extension(of: sourceName) ?? "md") : "md"
         let tmp = layout.queue(.tmp, "\(Timestamp.now().seconds).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")

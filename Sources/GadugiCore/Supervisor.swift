@@ -12,10 +12,13 @@ public final class Supervisor: Sendable {
     /// lock). The agent runs in a subshell without descriptor 3 (so a daemon it leaves behind
     /// cannot keep the task "running"), with stdin from the prompt (a separate open, so it does
     /// not share the lock) and output appended to the log. The status goes to `outcome`; when the
-    /// shell exits the kernel drops the lock. No user data is ever in this string.
+    /// shell exits the kernel drops the lock. It exits with the agent's status too, so a coordinator
+    /// that reaps it need not read the file. No user data is ever in this string.
     public static let wrapper = """
         ( exec 3>&-; eval "$1" ) <"$GADUGI_PROMPT_FILE" >>"$GADUGI_LOG_FILE" 2>&1
-        echo $? >"$GADUGI_OUTCOME_FILE"
+        s=$?
+        echo $s >"$GADUGI_OUTCOME_FILE"
+        exit $s
         """
 
     /// How a task's process ended, from `outcome` and, for our own children, `waitpid`.
@@ -27,6 +30,19 @@ public final class Supervisor: Sendable {
         public var recorded: Bool
 
         public var succeeded: Bool { recorded && exitCode == 0 && signal == nil }
+
+        /// A status as the shell reports it: above 128 means killed by signal (status − 128).
+        init(shellStatus: Int, finishedAt: Timestamp) {
+            self.init(exitCode: shellStatus > 128 ? nil : shellStatus, signal: shellStatus > 128 ? shellStatus - 128 : nil,
+                      finishedAt: finishedAt, recorded: true)
+        }
+
+        public init(exitCode: Int?, signal: Int?, finishedAt: Timestamp, recorded: Bool) {
+            self.exitCode = exitCode
+            self.signal = signal
+            self.finishedAt = finishedAt
+            self.recorded = recorded
+        }
     }
 
     private let wakeReaper = DispatchSemaphore(value: 0)
@@ -89,16 +105,19 @@ public final class Supervisor: Sendable {
         thread.start()
     }
 
-    /// Reads what the wrapper recorded. `waitStatus` is the wrapper's own status when we reaped it.
+    /// How the task ended. `waitStatus` is the wrapper's own wait status when we reaped it: a
+    /// normal exit carries the agent's status (the wrapper exits with it); otherwise, or for an
+    /// adopted task, the `outcome` file tells.
     public static func outcome(_ layout: Layout, id: String, waitStatus: Int32? = nil) -> Outcome {
+        if let w = waitStatus, w & 0x7f == 0 {
+            return Outcome(shellStatus: Int((w >> 8) & 0xff), finishedAt: .now())
+        }
         if let (text, st) = try? Files.readWithStatus(layout.outcome(id), limit: 64),
            let status = Int(String(decoding: text, as: UTF8.self).trimmed(" \n")) {
-            return status > 128
-                ? Outcome(exitCode: nil, signal: status - 128, finishedAt: st.modified, recorded: true)
-                : Outcome(exitCode: status, signal: nil, finishedAt: st.modified, recorded: true)
+            return Outcome(shellStatus: status, finishedAt: st.modified)
         }
         var signal: Int?
-        if let w = waitStatus, w & 0x7f != 0, w & 0x7f != 0x7f { signal = Int(w & 0x7f) }
+        if let w = waitStatus, w & 0x7f != 0x7f { signal = Int(w & 0x7f) }
         return Outcome(exitCode: nil, signal: signal, finishedAt: .now(), recorded: false)
     }
 
