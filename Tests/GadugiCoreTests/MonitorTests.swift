@@ -1,0 +1,128 @@
+import Glibc
+import XCTest
+@testable import GadugiCore
+import SystemPackage
+
+final class MonitorTests: SpoolTestCase {
+    var monitor: Monitor!
+    var warnings: [String] = []
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        monitor = Monitor(layout: layout)
+        warnings = []
+        monitor.warn = { [unowned self] in self.warnings.append($0) }
+    }
+
+    override func tearDownWithError() throws {
+        monitor = nil
+        try super.tearDownWithError()
+    }
+
+    func record(_ id: String, _ state: TaskState) -> TaskRecord {
+        var r = TaskRecord(id: id, ext: "md", name: id + ".md", state: state)
+        r.pid = 321
+        return r
+    }
+
+    func eventLines() -> [JSON] {
+        (text(layout.events) ?? "").split(separator: "\n").map { JSON.parse(Array($0.utf8)) ?? .string("UNPARSABLE: \($0)") }
+    }
+
+    func testWriteProgress() throws {
+        try Files.makeDirectories(layout.taskDirectory("a"))
+        var r = record("a", .running)
+        r.percent = 30
+        monitor.writeProgress(r)
+        let written = text(layout.progress("a")) ?? ""
+        XCTAssertTrue(written.hasSuffix("}\n"), written)
+        XCTAssertEqual(JSON.parse(Array(written.utf8)), r.json(layout))
+        XCTAssertEqual(TaskRecord.load(layout, id: "a"), r)
+        XCTAssertEqual(names(layout.taskDirectory("a")), ["progress.json"], "no temporary file left")
+        XCTAssertEqual(warnings, [])
+    }
+
+    func testWriteProgressWithoutItsFolderWarns() {
+        monitor.writeProgress(record("ghost", .claimed))
+        XCTAssertEqual(warnings.count, 1)
+        XCTAssertTrue(warnings.first?.contains("ghost") ?? false, "\(warnings)")
+    }
+
+    func testEventsAreBufferedThenAppendedAsLines() throws {
+        try write(layout.events, "{\"old\":1}\n")
+        monitor.event(record("a", .claimed))
+        monitor.event(record("a", .running))
+        var done = record("a", .done)
+        done.exitCode = 0
+        monitor.event(done, extra: [("reason", .string("why"))])
+        XCTAssertEqual(text(layout.events), "{\"old\":1}\n", "nothing is written before the flush")
+        monitor.flushEvents()
+        let lines = eventLines()
+        XCTAssertEqual(lines.count, 4)
+        XCTAssertEqual(lines[0], .object([("old", .int(1))]), "appended, never truncated")
+        for line in lines.dropFirst() {
+            XCTAssertEqual(line["schema_version"], .int(1))
+            XCTAssertEqual(line["id"], .string("a"))
+            XCTAssertNotNil(line["at"]?.string.flatMap(Timestamp.init(iso8601:)), "at is an ISO-8601 time")
+        }
+        XCTAssertEqual(lines[1]["state"], .string("claimed"))
+        XCTAssertNil(lines[1]["pid"], "a claimed task has no process")
+        XCTAssertEqual(lines[2]["state"], .string("running"))
+        XCTAssertEqual(lines[2]["pid"], .int(321))
+        XCTAssertEqual(lines[3]["state"], .string("done"))
+        XCTAssertEqual(lines[3]["exit_code"], .int(0))
+        XCTAssertEqual(lines[3]["signal"], .null)
+        XCTAssertEqual(lines[3]["reason"], .string("why"))
+
+        monitor.flushEvents()
+        XCTAssertEqual(eventLines().count, 4, "a flush with nothing buffered writes nothing")
+        monitor.event(record("b", .claimed))
+        monitor.flushEvents()
+        XCTAssertEqual(eventLines().count, 5)
+        XCTAssertEqual(eventLines().last?["id"], .string("b"))
+    }
+
+    func testRegistryIsWrittenWhenDirtyAndAtMostOncePerInterval() {
+        monitor.registryInterval = 3600
+        var made = 0
+        let registry: () -> JSON = { made += 1; return .object([("schema_version", .int(1)), ("n", .int(Int64(made)))]) }
+
+        XCTAssertTrue(monitor.registryPending, "a new monitor has a registry to write")
+        monitor.flushRegistry(registry)
+        XCTAssertEqual(made, 1)
+        XCTAssertEqual(bytes(layout.registry).flatMap(JSON.parse)?["n"], .int(1))
+        XCTAssertFalse(monitor.registryPending)
+
+        monitor.flushRegistry(registry)
+        XCTAssertEqual(made, 1, "not dirty: nothing to write")
+
+        monitor.event(record("a", .claimed))
+        XCTAssertTrue(monitor.registryPending, "a state change dirties the registry")
+        monitor.flushRegistry(registry)
+        XCTAssertEqual(made, 1, "within the interval: the write waits")
+        XCTAssertTrue(monitor.registryPending)
+
+        monitor.flushRegistry(force: true, registry)
+        XCTAssertEqual(made, 2)
+        XCTAssertEqual(bytes(layout.registry).flatMap(JSON.parse)?["n"], .int(2))
+        XCTAssertFalse(monitor.registryPending)
+    }
+
+    func testRegistryIsRewrittenOnceTheIntervalPassed() {
+        monitor.registryInterval = 0
+        var made = 0
+        for _ in 0..<3 {
+            monitor.markRegistryDirty()
+            monitor.flushRegistry { made += 1; return .object([]) }
+        }
+        XCTAssertEqual(made, 3)
+        XCTAssertEqual(text(layout.registry), "{}\n")
+    }
+
+    func testHeartbeatTime() throws {
+        XCTAssertNil(monitor.heartbeatTime("a"))
+        try Files.touch(layout.heartbeat("a"))
+        setMtime(layout.heartbeat("a"), seconds: 1_700_000_000)
+        XCTAssertEqual(monitor.heartbeatTime("a"), Timestamp(seconds: 1_700_000_000, nanoseconds: 0))
+    }
+}

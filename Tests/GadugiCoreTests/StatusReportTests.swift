@@ -1,0 +1,156 @@
+import Glibc
+import XCTest
+@testable import GadugiCore
+import SystemPackage
+
+final class StatusReportTests: SpoolTestCase {
+    func put(_ queue: Layout.Queue, _ names: String...) throws {
+        for name in names { try write(layout.queue(queue, name), "x\n") }
+    }
+
+    /// A spool with something in every state, and scratch files that must not be counted.
+    func populate() throws {
+        try put(.incoming, "a.md", "b.TXT", ".hidden.md", "draft.md~", "notes.json", "4913", "x.md.swp")
+        try put(.claimed, "c.md", ".c.md.tmp.1")
+        try put(.running, "r.md")
+        try put(.done, "d1.md", "d2.txt")
+        try put(.failed, "f.md")
+        try put(.rejected, "bad.md", "bad.md.reason", "bad-2.md", "bad-2.md.reason", "README", "README.reason")
+    }
+
+    func count(_ report: StatusReport, _ name: String) -> Int? {
+        report.counts.first { $0.0 == name }?.1
+    }
+
+    func testCountsComeFromTheDirectories() throws {
+        try populate()
+        let report = StatusReport(layout: layout, includeFinished: false)
+        XCTAssertEqual(report.counts.map(\.0), ["queued", "claimed", "running", "done", "failed", "rejected"])
+        XCTAssertEqual(count(report, "queued"), 2, "only prompt candidates are queued")
+        XCTAssertEqual(count(report, "claimed"), 1, "dotfiles are not counted")
+        XCTAssertEqual(count(report, "running"), 1)
+        XCTAssertEqual(count(report, "done"), 2)
+        XCTAssertEqual(count(report, "failed"), 1)
+        XCTAssertEqual(count(report, "rejected"), 3, ".reason files are not rejected prompts")
+    }
+
+    func testEmptySpool() {
+        let report = StatusReport(layout: layout, includeFinished: true)
+        XCTAssertEqual(report.counts.map(\.1), [0, 0, 0, 0, 0, 0])
+        XCTAssertTrue(report.tasks.isEmpty)
+        XCTAssertEqual(report.coordinator, .null)
+    }
+
+    func testTasksListsRunningThenClaimed() throws {
+        try populate()
+        try put(.claimed, "a2.md")
+        let report = StatusReport(layout: layout, includeFinished: false)
+        XCTAssertEqual(report.tasks.map(\.record.id), ["r", "a2", "c"])
+        XCTAssertEqual(report.tasks.map(\.record.state), [.running, .claimed, .claimed])
+    }
+
+    func testIncludeFinishedAddsFailedAndDone() throws {
+        try populate()
+        let report = StatusReport(layout: layout, includeFinished: true)
+        XCTAssertEqual(report.tasks.map(\.record.id), ["r", "c", "f", "d1", "d2"])
+        XCTAssertEqual(report.tasks.map(\.record.state), [.running, .claimed, .failed, .done, .done])
+        XCTAssertEqual(report.tasks.last?.record.ext, "txt")
+    }
+
+    func testDetailsComeFromProgressJSONAndStateFromTheQueue() throws {
+        try put(.running, "r.md")
+        XCTAssertEqual(mkdir(layout.taskDirectory("r"), 0o755), 0)
+        var record = TaskRecord(id: "r", ext: "md", name: "Fix it", state: .claimed)   // stale state on disk
+        record.startedAt = Timestamp(seconds: Timestamp.now().seconds - 30, nanoseconds: 0)
+        record.percent = 40
+        record.message = "running tests"
+        try write(layout.progress("r"), record.json(layout).encoded(pretty: true))
+        try Files.touch(layout.heartbeat("r"))
+
+        let report = StatusReport(layout: layout, includeFinished: false)
+        guard let row = report.tasks.first else { return XCTFail("no task row") }
+        XCTAssertEqual(row.record.state, .running, "the queue directory is the truth")
+        XCTAssertEqual(row.record.name, "Fix it")
+        XCTAssertEqual(row.record.percent, 40)
+        XCTAssertEqual(row.record.message, "running tests")
+        XCTAssertEqual(row.elapsed ?? -1, 30, accuracy: 10, "elapsed since started_at")
+        XCTAssertNotNil(row.heartbeatAge)
+        XCTAssertEqual(row.heartbeatAge ?? -1, 0, accuracy: 10)
+
+        let json = report.json
+        let task = json["tasks"]?.array?.first
+        XCTAssertEqual(task?["id"], .string("r"))
+        XCTAssertEqual(task?["state"], .string("running"))
+        XCTAssertEqual(task?["percent"], .int(40))
+        XCTAssertEqual(task?["prompt"], .string(".gadugi/queue/running/r.md"))
+        XCTAssertNotNil(task?["elapsed_seconds"]?.double)
+        XCTAssertNotNil(task?["heartbeat_age_seconds"]?.double)
+
+        let table = report.table
+        XCTAssertTrue(table.contains("40%"), table)
+        XCTAssertTrue(table.contains("running tests"), table)
+    }
+
+    func testClaimedTasksHaveNoHeartbeatAge() throws {
+        try put(.claimed, "c.md")
+        try Files.touch(layout.heartbeat("c"))
+        let report = StatusReport(layout: layout, includeFinished: false)
+        XCTAssertNil(report.tasks.first?.heartbeatAge)
+        XCTAssertNil(report.tasks.first?.elapsed, "no progress.json: no times known")
+        XCTAssertEqual(report.json["tasks"]?.array?.first?["heartbeat_age_seconds"], .null)
+    }
+
+    func testJSONHasSchemaVersionRootAndCounts() throws {
+        try populate()
+        let json = StatusReport(layout: layout, includeFinished: false).json
+        XCTAssertEqual(json["schema_version"], .int(1))
+        XCTAssertEqual(json["root"], .string(root))
+        XCTAssertEqual(json["coordinator"], .null)
+        XCTAssertEqual(json["counts"], .object([("queued", .int(2)), ("claimed", .int(1)), ("running", .int(1)),
+                                                ("done", .int(2)), ("failed", .int(1)), ("rejected", .int(3))]))
+        XCTAssertEqual(json["tasks"]?.array?.count, 2)
+        XCTAssertEqual(JSON.parse(Array(json.encoded(pretty: true).utf8)), json, "the output is JSON")
+    }
+
+    func testCoordinatorComesFromTheRegistryOnlyWhileTheLockIsHeld() throws {
+        let registry = JSON.object([("schema_version", .int(1)),
+                                    ("coordinator", .object([("pid", .int(4242)), ("host", .string("h"))]))])
+        try write(layout.registry, registry.encoded())
+        XCTAssertEqual(StatusReport(layout: layout, includeFinished: false).coordinator, .null,
+                       "a registry left by a dead coordinator is not a live one")
+        let lock = try CoordinatorLock(layout)
+        let report = StatusReport(layout: layout, includeFinished: false)
+        XCTAssertEqual(report.coordinator["pid"], .int(4242))
+        XCTAssertTrue(report.table.contains("coordinator: pid 4242"), report.table)
+        withExtendedLifetime(lock) {}
+    }
+
+    func testTableWithoutCoordinator() throws {
+        try populate()
+        let table = StatusReport(layout: layout, includeFinished: false).table
+        let lines = table.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "queued 2  claimed 1  running 1  done 2  failed 1  rejected 3")
+        XCTAssertTrue(table.contains("coordinator: not running (start one with 'gadugi run')"), table)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("ID") && $0.contains("STATE") }, table)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("r ") && $0.contains("running") }, table)
+        XCTAssertFalse(lines.contains { $0.hasSuffix(" ") }, "no trailing spaces")
+    }
+
+    func testTableShowsTheExitCodeOfAFailedTaskWithoutMessage() throws {
+        try put(.failed, "f.md")
+        XCTAssertEqual(mkdir(layout.taskDirectory("f"), 0o755), 0)
+        var record = TaskRecord(id: "f", ext: "md", name: "f.md", state: .failed)
+        record.exitCode = 3
+        try write(layout.progress("f"), record.json(layout).encoded())
+        let table = StatusReport(layout: layout, includeFinished: true).table
+        XCTAssertTrue(table.contains("exit 3"), table)
+    }
+
+    func testDuration() {
+        XCTAssertEqual(StatusReport.duration(nil), "-")
+        XCTAssertEqual(StatusReport.duration(5), "5.0s")
+        XCTAssertEqual(StatusReport.duration(59.94), "59.9s")
+        XCTAssertEqual(StatusReport.duration(125), "2m5s")
+        XCTAssertEqual(StatusReport.duration(7_300), "2h1m")
+    }
+}
