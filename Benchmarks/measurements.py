@@ -100,9 +100,10 @@ def gadugi_drain(ctx: Context, n: int, rep: int, aged: bool = True) -> dict:
     """`gadugi run --until-idle --max-parallel 2 --agent true` on n prompts already in incoming,
     in a fresh root. Timed from the spawn of the coordinator to its exit. Memoized per (n, rep):
     throughput, backlog and scaling share identical runs instead of repeating them.
-    aged: start the coordinator only once every prompt is PROMPT_AGE_S old. gadugi's start-up scan
-    leaves prompts modified less than 2 s ago (its quiet period for half-written files) to the
-    rescan 2 s later, so freshly written prompts add a fixed ~2 s; aged=False measures that."""
+    aged: start the coordinator only once every prompt is PROMPT_AGE_S old; aged=False starts it
+    right after writing them. gadugi's start-up scan claims a file at once when no other process
+    has it open (a write-lease probe), and falls back to a 2 s quiet period only where it cannot
+    ask; the fresh variant shows that freshly written prompts cost nothing extra."""
     key = ("drain", n, rep, aged)
     if key in ctx.cache:
         return ctx.cache[key]
@@ -403,8 +404,8 @@ def throughput(m: Recorder):
             m.target(t, None, "gadugi not measured")
     m.note(f"{n} no-op jobs, concurrency 2. gadugi (queued): prompts already in queue/incoming (written ≥ "
            f"{PROMPT_AGE_S:.0f} s earlier), timed from the spawn of `gadugi run --until-idle --max-parallel 2 --agent "
-           "true` to its exit. '(prompts < 2 s old)': the same, started right after writing the prompts; gadugi's "
-           "start-up scan leaves prompts younger than its 2 s quiet period to the next rescan, 2 s later. "
+           "true` to its exit. '(prompts < 2 s old)': the same, started right after writing the prompts (the start-up "
+           "scan claims files nobody has open at once; the 2 s quiet period is only its fallback where that cannot be asked). "
            "gadugi run FILE...: one "
            "command that submits the files and waits for them. xargs/parallel: `seq N | ... sh -c true`. "
            "task-spooler: private server started untimed, then N `tsp -n sh -c true` plus waiting for all, timed. "

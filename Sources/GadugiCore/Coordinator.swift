@@ -176,7 +176,7 @@ public final class Coordinator {
 
     func tick() {
         let now = Timestamp.now()
-        nextTick = Timestamp(seconds: now.seconds, nanoseconds: now.nanoseconds + Int64(options.tick * 1e9))
+        nextTick = now.adding(options.tick)
         for id in adopted where !Supervisor.isLocked(layout.queue(.running, tasks[id]?.fileName ?? id)) {
             adopted.remove(id)
             finish(id, waitStatus: nil)

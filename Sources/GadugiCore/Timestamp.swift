@@ -19,6 +19,13 @@ public struct Timestamp: Comparable, Sendable, Hashable {
 
     public var asDouble: Double { Double(seconds) + Double(nanoseconds) / 1e9 }
 
+    /// This time plus `interval` seconds, normalised so that comparisons stay right.
+    public func adding(_ interval: Double) -> Timestamp {
+        let total = nanoseconds + Int64((interval * 1e9).rounded())
+        let carry = total >= 0 ? total / 1_000_000_000 : (total - 999_999_999) / 1_000_000_000
+        return Timestamp(seconds: seconds + carry, nanoseconds: total - carry * 1_000_000_000)
+    }
+
     public static func < (a: Timestamp, b: Timestamp) -> Bool {
         (a.seconds, a.nanoseconds) < (b.seconds, b.nanoseconds)
     }
