@@ -29,7 +29,7 @@ demo: build
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	$(SWIFT) test --disable-swift-testing
 
 # Not part of CI: builds a release binary in .build-bench and compares it with xargs, task-spooler,
 # GNU parallel and nq (see BENCHMARKS.md). bench-quick is a one-repetition smoke run.

@@ -14,7 +14,7 @@ extension Coordinator {
     func start(_ id: String) {
         guard var record = tasks[id] else { return }
         if let missing = settings.missingAgentMessage(path: searchPath) {
-            return failWithoutProcess(record, message: missing)
+            return failWithoutProcess(record, status: 127, message: missing)
         }
         // The prompt file is the task's lock (as in nq): locked here, handed to the task's process,
         // and it follows the file through the rename into running/. No file is created for it.
@@ -42,7 +42,7 @@ extension Coordinator {
                                        lockFD: lockFD, directory: layout.root)
         } catch {
             tasks[id] = record
-            return failRunning(record, message: "could not start /bin/sh: \(error)")
+            return failRunning(record, status: 126, message: "could not start /bin/sh: \(error)")
         }
         startHeartbeat(id)
         record.pid = pid
@@ -72,7 +72,7 @@ extension Coordinator {
 
     /// Fails a claimed task that cannot be started at all (no agent, no lock file): it still moves
     /// through running/ so that `finish` stays the only way into failed/.
-    func failWithoutProcess(_ record: TaskRecord, message: String) {
+    func failWithoutProcess(_ record: TaskRecord, status: Int, message: String) {
         do { try spool.start(record) } catch {
             logger.error("cannot move \(record.id) to running/: \(error)")
             return
@@ -80,12 +80,14 @@ extension Coordinator {
         var running = record
         running.state = .running
         tasks[record.id] = running
-        failRunning(running, message: message)
+        failRunning(running, status: status, message: message)
     }
 
-    func failRunning(_ record: TaskRecord, message: String) {
+    /// Records a status as the shell would have (127: command not found, 126: cannot execute) and
+    /// finishes the task as failed, with the message in its log and `progress.json`.
+    func failRunning(_ record: TaskRecord, status: Int, message: String) {
         try? Files.append(layout.log(record.id), Array("gadugi: \(message)\n".utf8))
-        try? Files.writeAtomically(layout.outcome(record.id), Array("1\n".utf8))
+        try? Files.writeAtomically(layout.outcome(record.id), Array("\(status)\n".utf8))
         var r = record
         r.message = message
         tasks[record.id] = r
