@@ -24,9 +24,13 @@ extension Coordinator {
         }
         monitor.writeProgress(record)
         do { try spool.finish(record, succeeded: outcome.succeeded) } catch {
-            logger.error("cannot move \(id) out of running/: \(error); it is retried at the next start")
+            if error.errno == .noSuchFileOrDirectory { return withdraw(id, from: .running) }
+            logger.error("cannot move \(id) out of running/: \(error); tried again in a moment")
+            tasks[id] = record
+            stalled.insert(id)
             return
         }
+        stalled.remove(id)
         try? Files.remove(layout.heartbeat(id))
         tasks.removeValue(forKey: id)
         seen.removeValue(forKey: id)
@@ -35,6 +39,21 @@ extension Coordinator {
         monitor.event(record)
         if batchIDs.contains(id) { results[id] = .finished(record) }
         logFinish(record)
+    }
+
+    /// Tries again what failed for a reason that may pass: starts (the task goes back to the front
+    /// of the line) and commits (the task's state says which).
+    func retryStalled() {
+        let ids = stalled
+        stalled.removeAll()
+        for id in ids {
+            guard let record = tasks[id] else { continue }
+            if record.state == .claimed {
+                waiting.prepend(id)
+            } else if !children.values.contains(id) && !adopted.contains(id) {
+                finish(id, waitStatus: nil)
+            }
+        }
     }
 
     func logFinish(_ record: TaskRecord) {

@@ -3,24 +3,25 @@ import Foundation
 /// Rebuilding memory from the queue directories when a coordinator starts.
 extension Coordinator {
     /// Rebuilds memory from the queue after a start or a crash: claimed files wait again in their
-    /// old order; running files are adopted (lock held), committed (outcome written), failed
-    /// (process gone without an outcome) or requeued (never spawned).
-    func recover() {
+    /// old order; running files are adopted (lock held, or its state unknowable), committed (an
+    /// outcome is recorded), failed (the process was started but is gone without an outcome) or
+    /// requeued (it was never spawned). Throws when the queue cannot be read at all.
+    func recover() throws(SystemError) {
         for q in [Layout.Queue.done, .failed, .rejected] {
             finishedCounts[q] = Files.count(layout.queue(q)) { !$0.hasPrefix(".") && !$0.hasSuffix(".reason") }
         }
         var requeued: [TaskRecord] = []
-        for name in (try? Files.list(layout.queue(.running))) ?? [] where !name.hasPrefix(".") {
+        for name in try Files.list(layout.queue(.running)) where !name.hasPrefix(".") {
             var record = loadRecord(name, state: .running)
             let id = record.id
-            if Supervisor.isLocked(layout.queue(.running, name)) {
+            let lock = Supervisor.lockState(layout.taskDirectory(id))
+            if lock != .free {
                 record.state = .running
                 tasks[id] = record
                 adopted.insert(id)
                 monitor.writeProgress(record)
                 logger.info("adopted \(id), still running (pid \(record.pid.map(String.init) ?? "?"))")
-            } else if Supervisor.outcome(layout, id: id).recorded || (record.state == .running && record.pid != nil) {
-                record.state = .running
+            } else if Supervisor.outcome(layout, id: id).recorded || wasSpawned(record) {
                 tasks[id] = record
                 finish(id, waitStatus: nil)
             } else {
@@ -33,7 +34,7 @@ extension Coordinator {
             }
         }
         var claimed = requeued
-        for name in (try? Files.list(layout.queue(.claimed))) ?? [] where !name.hasPrefix(".") {
+        for name in try Files.list(layout.queue(.claimed)) where !name.hasPrefix(".") {
             let record = loadRecord(name, state: .claimed)
             if !requeued.contains(where: { $0.id == record.id }) { claimed.append(record) }
         }
@@ -47,6 +48,13 @@ extension Coordinator {
         if !tasks.isEmpty {
             logger.info("recovered \(claimed.count) claimed and \(adopted.count) running task(s)")
         }
+    }
+
+    /// Whether a task in running/ had its process started: its heartbeat file (made right after
+    /// the spawn) or its record says so. Only a task that was never spawned may be requeued.
+    func wasSpawned(_ record: TaskRecord) -> Bool {
+        record.pid != nil || record.startedAt != nil || record.state == .done || record.state == .failed
+            || Files.exists(layout.heartbeat(record.id))
     }
 
     func loadRecord(_ fileName: String, state: TaskState) -> TaskRecord {

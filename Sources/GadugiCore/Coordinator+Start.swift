@@ -16,24 +16,22 @@ extension Coordinator {
         if let missing = settings.missingAgentMessage(path: searchPath) {
             return failWithoutProcess(record, status: 127, message: missing)
         }
-        // The prompt file is the task's lock (as in nq): locked here, handed to the task's process,
-        // and it follows the file through the rename into running/. No file is created for it.
+        // The task folder is the task's lock: locked here and handed to the task's process, which
+        // holds it for as long as it lives. Nothing is created for it, and nobody rewrites it
+        // (an agent may well rewrite its prompt file).
         let lockFD: CInt
-        do { lockFD = try Files.open(layout.queue(.claimed, record.fileName), O_RDONLY | O_NOFOLLOW) } catch {
-            logger.error("cannot start \(id): \(error)")
-            if error.errno == .noSuchFileOrDirectory { tasks.removeValue(forKey: id) }
-            return
+        do { lockFD = try Files.open(layout.taskDirectory(id), O_RDONLY | O_DIRECTORY) } catch {
+            return stall(id, "cannot open its folder to lock it: \(error)")
         }
         defer { close(lockFD) }
         guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            logger.error("cannot start \(id): its prompt file is locked by another process; it stays claimed")
-            return
+            return stall(id, "its folder is locked by another process (a task process of an earlier run?)")
         }
-        if record.attempts > 0 { try? Files.writeAtomically(layout.outcome(id), []) }
+        // A new attempt must not inherit an old attempt's status.
+        if record.attempts > 0 { try? Files.remove(layout.outcome(id)) }
         do { try spool.start(record) } catch {
-            logger.error("cannot start \(id): \(error)")
-            if error.errno == .noSuchFileOrDirectory { tasks.removeValue(forKey: id) }
-            return
+            if error.errno == .noSuchFileOrDirectory { return withdraw(id, from: .claimed) }
+            return stall(id, "\(error)")
         }
         record.state = .running
         let pid: pid_t
@@ -59,6 +57,22 @@ extension Coordinator {
         logger.info("started \(id) (pid \(pid))")
     }
 
+    /// A task that cannot start just now stays claimed and is tried again at the next tick.
+    func stall(_ id: String, _ why: String) {
+        logger.error("cannot start \(id): \(why); it stays claimed and is tried again")
+        stalled.insert(id)
+    }
+
+    /// A task whose prompt file its producer removed: forgotten, with a word in the log.
+    func withdraw(_ id: String, from queue: Layout.Queue) {
+        logger.warning("\(id) was withdrawn: its prompt is no longer in \(queue.rawValue)/")
+        tasks.removeValue(forKey: id)
+        seen.removeValue(forKey: id)
+        adopted.remove(id)
+        if batchIDs.contains(id) { results[id] = .withdrawn(id: id) }
+        monitor.markRegistryDirty()
+    }
+
     func environment(for record: TaskRecord) -> [String] {
         baseEnvironment + [
             "GADUGI_TASK_ID=\(record.id)",
@@ -74,8 +88,8 @@ extension Coordinator {
     /// through running/ so that `finish` stays the only way into failed/.
     func failWithoutProcess(_ record: TaskRecord, status: Int, message: String) {
         do { try spool.start(record) } catch {
-            logger.error("cannot move \(record.id) to running/: \(error)")
-            return
+            if error.errno == .noSuchFileOrDirectory { return withdraw(record.id, from: .claimed) }
+            return stall(record.id, "\(error)")
         }
         var running = record
         running.state = .running

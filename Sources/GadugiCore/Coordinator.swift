@@ -14,9 +14,9 @@ public final class Coordinator {
         public var tick = 0.5
         /// The safety-net rescan of `incoming/` (for lost events and file systems inotify can't see).
         public var rescanInterval = 2.0
-        /// A file found by a rescan (not announced by inotify) is claimed once no other process has
-        /// it open (asked with a write lease); where that cannot be asked, once it has not been
-        /// modified for this long. Either way a half-written file is never taken.
+        /// A file found by a rescan (not announced by inotify) is claimed once no process has it
+        /// open for writing (asked with a read lease); where that cannot be asked, once it has not
+        /// been modified for this long. Either way a half-written file is never taken.
         public var quietPeriod = 2.0
         /// The `gadugi` executable, given to agents as `$GADUGI_BIN`.
         public var executable: String
@@ -33,6 +33,8 @@ public final class Coordinator {
     public enum Result: Sendable {
         case finished(TaskRecord)
         case rejected(name: String, reason: String)
+        /// Its producer removed the prompt before it ran.
+        case withdrawn(id: String)
     }
 
     let layout: Layout
@@ -72,6 +74,9 @@ public final class Coordinator {
     /// Tasks whose process has ended, committed after the freed slots are refilled so that the
     /// next agent does not wait for this one's bookkeeping.
     var exited: [(id: String, status: Int32)] = []
+    /// Claimed tasks that could not start, and running ones that could not be committed, for a
+    /// transient reason: tried again at each tick rather than in a spin.
+    var stalled = Set<String>()
     var stopSignal: Int32?
     var lastRescan = Timestamp(seconds: 0, nanoseconds: 0)
     var nextTick = Timestamp.now()
@@ -111,11 +116,17 @@ public final class Coordinator {
     // MARK: the loop
 
     /// Runs until a signal, until idle (`untilIdle`), or until the tracked batch is finished.
-    public func run() {
+    /// Throws only when the queue cannot be read at start.
+    public func run() throws(SystemError) {
         let signals = Coordinator.blockTerminationSignals()
         signal(SIGPIPE, SIG_IGN)
+        // A lease probe (see Files.isOpenForWriting) could earn a SIGIO, whose default kills; and an
+        // inherited SIGCHLD=SIG_IGN would make the kernel reap children before waitpid sees them.
+        signal(SIGIO, SIG_IGN)
+        signal(SIGCHLD, SIG_DFL)
+        Files.ensureStandardDescriptors()
         startSignalThread(signals)
-        recover()
+        try recover()
         let watcher = Watcher(directory: layout.queue(.incoming), mailbox: mailbox)
         do { try watcher.start() } catch {
             logger.warning("\(error); new prompts are found by rescans every \(options.rescanInterval) s")
@@ -155,7 +166,7 @@ public final class Coordinator {
 
     func shouldStop() -> Bool {
         if stopSignal != nil { return true }
-        if !batchIDs.isEmpty || !batch.isEmpty { return results.count >= batch.count }
+        if !batch.isEmpty { return results.count >= batch.count }
         return options.untilIdle && pending.isEmpty && fresh.isEmpty && tasks.isEmpty
     }
 
@@ -177,10 +188,11 @@ public final class Coordinator {
     func tick() {
         let now = Timestamp.now()
         nextTick = now.adding(options.tick)
-        for id in adopted where !Supervisor.isLocked(layout.queue(.running, tasks[id]?.fileName ?? id)) {
+        for id in adopted where Supervisor.lockState(layout.taskDirectory(id)) == .free {
             adopted.remove(id)
             finish(id, waitStatus: nil)
         }
+        retryStalled()
         for id in tasks.keys where tasks[id]?.state == .running { refreshReport(id) }
         if now.asDouble - lastRescan.asDouble >= options.rescanInterval { rescan() }
     }
@@ -194,7 +206,7 @@ public final class Coordinator {
         for name in names where PromptName.isCandidate(name) && !pending.contains(name) {
             let path = layout.queue(.incoming, name)
             guard let st = try? Files.linkStatus(path) else { continue }
-            let openElsewhere = st.isRegularFile ? Files.isOpenElsewhere(path) : false
+            let openElsewhere = st.isRegularFile ? Files.isOpenForWriting(path) : false
             if openElsewhere == false || (openElsewhere == nil && now - st.modified.asDouble >= options.quietPeriod) {
                 pending.append(name)
             } else {

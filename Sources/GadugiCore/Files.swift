@@ -27,7 +27,12 @@ public enum Files {
 
     /// Renames without ever replacing: fails with EEXIST when `to` exists.
     public static func renameNoReplace(_ from: String, _ to: String) throws(SystemError) {
-        if gadugi_rename_noreplace(from, to) != 0 { throw .last("rename to \(to) from", from) }
+        if gadugi_rename_noreplace(from, to) != 0 {
+            if currentErrno() == EINVAL {
+                throw .last("rename without replacing (this file system lacks RENAME_NOREPLACE: keep .gadugi on ext4, XFS, btrfs or tmpfs) to \(to) from", from)
+            }
+            throw .last("rename to \(to) from", from)
+        }
     }
 
     /// `lstat`; nil when nothing has that name.
@@ -57,14 +62,14 @@ public enum Files {
     /// Reads a whole file, at most `limit` bytes (more is an error, so a huge file can't eat memory).
     /// Links are not followed unless asked: the spool never follows a link a producer left.
     public static func read(_ path: String, limit: Int = 16 << 20, followLinks: Bool = false) throws(SystemError) -> [UInt8] {
-        let fd = try open(path, O_RDONLY | (followLinks ? 0 : O_NOFOLLOW))
+        let fd = try open(path, O_RDONLY | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
         defer { close(fd) }
         return try readAll(fd, path: path, limit: limit)
     }
 
     /// Reads a small file and its `fstat` in one open.
     public static func readWithStatus(_ path: String, limit: Int) throws(SystemError) -> ([UInt8], stat) {
-        let fd = try open(path, O_RDONLY | O_NOFOLLOW)
+        let fd = try open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
         defer { close(fd) }
         var st = stat()
         if fstat(fd, &st) != 0 { throw .last("fstat", path) }
@@ -149,17 +154,27 @@ public enum Files {
         if futimens(fd, nil) != 0 { throw .last("futimens", path) }
     }
 
-    /// Whether another process has the file open (for writing, or at all), asked by trying to take
-    /// a write lease, which the kernel refuses while anyone else has the file open. nil when this
-    /// cannot be asked (the file has another owner and we lack CAP_LEASE; NFS).
-    public static func isOpenElsewhere(_ path: String) -> Bool? {
+    /// Whether another process has the file open for writing, asked by trying to take a read
+    /// lease, which the kernel refuses while anyone has the file open for writing. nil when this
+    /// cannot be asked (the file has another owner and we lack CAP_LEASE; NFS). The caller must
+    /// ignore SIGIO: a writer opening the file during the probe breaks the lease with one.
+    public static func isOpenForWriting(_ path: String) -> Bool? {
         guard let fd = try? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { return nil }
         defer { close(fd) }
-        if fcntl(fd, GADUGI_F_SETLEASE, Int32(F_WRLCK)) == 0 {
+        if fcntl(fd, GADUGI_F_SETLEASE, Int32(F_RDLCK)) == 0 {
             _ = fcntl(fd, GADUGI_F_SETLEASE, Int32(F_UNLCK))
             return false
         }
         return currentErrno() == EAGAIN ? true : nil
+    }
+
+    /// Opens /dev/null on any of descriptors 0–2 that is closed, so that no descriptor the
+    /// coordinator opens later lands there (a child's 0–2 are replaced at spawn).
+    public static func ensureStandardDescriptors() {
+        for fd in CInt(0)...2 where fcntl(fd, F_GETFD) < 0 {
+            let null = Glibc.open("/dev/null", O_RDWR)
+            if null >= 0 && null != fd { dup2(null, fd); close(null) }
+        }
     }
 
     /// Creates an empty file, or truncates the one there.

@@ -8,10 +8,9 @@ import Glibc
 /// exit status to `outcome` itself. A shell was chosen over a Swift supervisor because it starts in
 /// about 1.3 ms against 7–17 ms, and pickup latency is budgeted at 3 ms.
 public final class Supervisor: Sendable {
-    /// The wrapper. `$1` is the agent command; descriptor 3 is the locked prompt file (the task's
+    /// The wrapper. `$1` is the agent command; descriptor 3 is the locked task folder (the task's
     /// lock). The agent runs in a subshell without descriptor 3 (so a daemon it leaves behind
-    /// cannot keep the task "running"), with stdin from the prompt (a separate open, so it does
-    /// not share the lock) and output appended to the log. The status goes to `outcome`; when the
+    /// cannot keep the task "running"), with stdin from the prompt and output appended to the log. The status goes to `outcome`; when the
     /// shell exits the kernel drops the lock. It exits with the agent's status too, so a coordinator
     /// that reaps it need not read the file. No user data is ever in this string.
     public static let wrapper = """
@@ -49,7 +48,7 @@ public final class Supervisor: Sendable {
 
     public init() {}
 
-    /// Spawns the wrapper for one task in a session of its own. `lockFD` (the prompt) must be locked;
+    /// Spawns the wrapper for one task in a session of its own. `lockFD` (the task folder) must be locked;
     /// the child gets it as descriptor 3 and every other descriptor above 2 is closed.
     public func spawn(agent: String, environment: [String], lockFD: CInt, directory: String) throws(SystemError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
@@ -121,15 +120,31 @@ public final class Supervisor: Sendable {
         return Outcome(exitCode: nil, signal: signal, finishedAt: .now(), recorded: false)
     }
 
-    /// True while some process holds the lock: a non-blocking `flock` attempt fails.
-    public static func isLocked(_ path: String) -> Bool {
-        guard let fd = try? Files.open(path, O_RDONLY) else { return false }
-        defer { close(fd) }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return false
+    /// What a non-blocking `flock` attempt says about a lock.
+    public enum LockState: Sendable, Equatable {
+        case held
+        case free
+        /// The question could not be asked (no descriptor left, a file system without flock...):
+        /// never read as "the task has ended".
+        case unknown
+    }
+
+    public static func lockState(_ path: String) -> LockState {
+        let fd: CInt
+        do { fd = try Files.open(path, O_RDONLY | O_NONBLOCK) } catch {
+            return error.errno == .noSuchFileOrDirectory ? .free : .unknown
         }
-        return currentErrno() == EWOULDBLOCK
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return .free
+        }
+        return currentErrno() == EWOULDBLOCK ? .held : .unknown
+    }
+
+    /// True while some process holds the lock.
+    public static func isLocked(_ path: String) -> Bool {
+        lockState(path) == .held
     }
 }
 

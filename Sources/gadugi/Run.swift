@@ -59,7 +59,7 @@ struct Run: ParsableCommand {
             (name: "\(id).\(Run.queuedExtension(file))", id: id)
         }
         coordinator.track(submitted)
-        coordinator.run()
+        try coordinator.run()
         withExtendedLifetime(lock) {}
         if !files.isEmpty {
             let allDone = Summary.print(files: files, ids: ids, results: coordinator.results, layout: layout)

@@ -26,6 +26,9 @@ enum Summary {
             case .rejected(let name, let reason)?:
                 rejected += 1
                 lines.append("  rejected  \(id)  \(file): \(reason) (see .gadugi/queue/rejected/\(name).reason)")
+            case .withdrawn?:
+                unfinished += 1
+                lines.append("  withdrawn \(id)  \(file) (its prompt was removed from the queue before it finished)")
             case nil:
                 unfinished += 1
                 lines.append("  waiting   \(id)  \(file) (the coordinator stopped first; run 'gadugi run' to finish it)")

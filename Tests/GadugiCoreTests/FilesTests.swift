@@ -222,21 +222,29 @@ final class FilesTests: SpoolTestCase {
         assertSystemError(.noSuchFileOrDirectory) { try Files.create(dir + "/missing/f") }
     }
 
-    func testIsOpenElsewhere() throws {
+    func testIsOpenForWriting() throws {
         let path = dir + "/prompt.md"
         try write(path, "x")
-        XCTAssertNil(Files.isOpenElsewhere(dir + "/missing"))
-        guard let free = Files.isOpenElsewhere(path) else { throw XCTSkip("leases are not available here") }
-        XCTAssertFalse(free, "nobody has the file open")
-        // A real other process holds the file open for reading.
-        guard let pid = spawnProcess(["/bin/sh", "-c", "exec 3<\"$0\"; : > \"$0.ready\"; exec sleep 30", path]) else {
+        XCTAssertNil(Files.isOpenForWriting(dir + "/missing"))
+        guard let open = Files.isOpenForWriting(path) else { throw XCTSkip("leases are not available here") }
+        XCTAssertFalse(open, "nobody has the file open")
+        // A real other process reading the file does not make it "being written"...
+        guard let reader = spawnProcess(["/bin/sh", "-c", "exec 3<\"$0\"; : > \"$0.reading\"; exec sleep 30", path]) else {
             return XCTFail("cannot start /bin/sh")
         }
-        XCTAssertTrue(eventually { exists(path + ".ready") })
-        XCTAssertEqual(Files.isOpenElsewhere(path), true)
-        kill(pid, SIGKILL)
-        XCTAssertEqual(describeWaitStatus(waitForChild(pid)), "killed by signal 9")
-        XCTAssertEqual(Files.isOpenElsewhere(path), false, "closed again when the process ended")
+        XCTAssertTrue(eventually { exists(path + ".reading") })
+        XCTAssertEqual(Files.isOpenForWriting(path), false, "a reader is no writer")
+        kill(reader, SIGKILL)
+        XCTAssertEqual(describeWaitStatus(waitForChild(reader)), "killed by signal 9")
+        // ...one that holds it open for writing does.
+        guard let writer = spawnProcess(["/bin/sh", "-c", "exec 3>>\"$0\"; : > \"$0.writing\"; exec sleep 30", path]) else {
+            return XCTFail("cannot start /bin/sh")
+        }
+        XCTAssertTrue(eventually { exists(path + ".writing") })
+        XCTAssertEqual(Files.isOpenForWriting(path), true)
+        kill(writer, SIGKILL)
+        XCTAssertEqual(describeWaitStatus(waitForChild(writer)), "killed by signal 9")
+        XCTAssertEqual(Files.isOpenForWriting(path), false, "closed again when the process ended")
     }
 
     func testRemove() throws {
