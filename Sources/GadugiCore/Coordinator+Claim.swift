@@ -14,8 +14,12 @@ extension Coordinator {
             fresh.remove(name)
             do {
                 switch try spool.claim(name, suffixes: &suffixes, spares: spares) {
-                case .ignored, .vanished:
+                case .ignored:
                     break
+                case .vanished:
+                    // A batch file its producer took back before it was claimed (a late duplicate
+                    // event for a file already claimed finds its task and is not counted).
+                    if let id = batch[name], tasks[id] == nil, results[id] == nil { results[id] = .withdrawn(id: id) }
                 case .claimed(let record):
                     tasks[record.id] = record
                     waiting.append(record.id)
@@ -32,11 +36,7 @@ extension Coordinator {
                     ]))
                     monitor.markRegistryDirty()
                     logger.warning("rejected \(name): \(reason)")
-                    if let id = batch[name] {
-                        results[id] = .rejected(name: target, reason: reason)
-                        try? Files.remove(layout.submitted(id))
-                        try? Files.removeDirectory(layout.taskDirectory(id))
-                    }
+                    if let id = batch[name] { results[id] = .rejected(name: target, reason: reason) }
                 }
             } catch {
                 logger.error("cannot claim \(name): \(error); it stays in incoming/ and is tried again later")

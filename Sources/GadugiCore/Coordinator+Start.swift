@@ -13,7 +13,7 @@ extension Coordinator {
 
     func start(_ id: String) {
         guard var record = tasks[id] else { return }
-        if let missing = settings.missingAgentMessage(path: searchPath) {
+        if let missing = missingAgent() {
             return failWithoutProcess(record, status: 127, message: missing)
         }
         // The task folder is the task's lock: locked here and handed to the task's process, which
@@ -55,6 +55,14 @@ extension Coordinator {
         deferred.append((id, .running, record.startedAt!.asDouble + recordDelay))
         monitor.event(record)
         logger.info("started \(id) (pid \(pid))")
+    }
+
+    /// The agent check, looked up at most once a second (a PATH walk per start is waste, but an
+    /// agent installed while the coordinator runs should be found).
+    func missingAgent() -> String? {
+        let now = Timestamp.now().asDouble
+        if now - agentCheck.at >= 1 { agentCheck = (now, settings.missingAgentMessage(path: searchPath)) }
+        return agentCheck.message
     }
 
     /// A task that cannot start just now stays claimed and is tried again at the next tick.

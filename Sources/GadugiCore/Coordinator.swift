@@ -77,6 +77,7 @@ public final class Coordinator {
     /// Claimed tasks that could not start, and running ones that could not be committed, for a
     /// transient reason: tried again at each tick rather than in a spin.
     var stalled = Set<String>()
+    var agentCheck: (at: Double, message: String?) = (-1, nil)
     var stopSignal: Int32?
     var lastRescan = Timestamp(seconds: 0, nanoseconds: 0)
     var nextTick = Timestamp.now()

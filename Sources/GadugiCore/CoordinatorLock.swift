@@ -24,7 +24,15 @@ public final class CoordinatorLock {
         let path = layout.coordinatorLock
         let fd: CInt
         do { fd = try Files.open(path, O_RDWR | O_CREAT) } catch { throw .system(error) }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        // A reader (`gadugi status`) may hold a shared lock for an instant: try for 100 ms.
+        var locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+        var tries = 0
+        while !locked && currentErrno() == EWOULDBLOCK && tries < 20 {
+            tries += 1
+            usleep(5_000)
+            locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+        }
+        if !locked {
             let holder = (try? Files.readText(path))?.trimmed(" \n") ?? "?"
             close(fd)
             throw .held(pid: holder.isEmpty ? "?" : holder, root: layout.root)

@@ -54,12 +54,13 @@ public final class Monitor {
     /// Appends the gathered lines to `events.jsonl` (O_APPEND: whole lines, never interleaved).
     public func flushEvents() {
         guard !eventBuffer.isEmpty else { return }
-        if eventsFD < 0 { eventsFD = (try? Files.open(layout.events, O_WRONLY | O_CREAT | O_APPEND)) ?? -1 }
-        guard eventsFD >= 0 else { return }
-        do { try Files.writeAll(eventsFD, eventBuffer, path: layout.events) } catch {
-            warn("cannot append to the event log: \(error)")
+        defer { eventBuffer.removeAll(keepingCapacity: true) }
+        do {
+            if eventsFD < 0 { eventsFD = try Files.open(layout.events, O_WRONLY | O_CREAT | O_APPEND) }
+            try Files.writeAll(eventsFD, eventBuffer, path: layout.events)
+        } catch {
+            warn("cannot append to the event log (these lines are lost; the queue is unaffected): \(error)")
         }
-        eventBuffer.removeAll(keepingCapacity: true)
     }
 
     public func markRegistryDirty() { registryDirty = true }

@@ -6,7 +6,8 @@ public struct Prompt: Sendable {
 
     /// `name:` from the front matter, if any.
     public let name: String?
-    /// The front matter as YAML text (empty when there is none); later capabilities read it.
+    /// The front matter's keys with their values: scalars as written, lists and mappings as YAML
+    /// text (empty when there is none). Later capabilities (dependencies, files) read it.
     public let frontMatter: [String: String]
 
     /// Why a file cannot be run. Each message is written to the `.reason` file.

@@ -30,31 +30,33 @@ public struct Spool: Sendable {
         guard PromptName.isCandidate(name) else { return .ignored }
         let path = layout.queue(.incoming, name)
         guard let st = try Files.linkStatus(path) else { return .vanished }
-        if let why = Spool.notRegular(st) { return try reject(name, reason: why) }
+        if let why = Spool.notRegular(st) { return try rejectClaim(name, st, reason: why) }
         let bytes: [UInt8]
         do {
             bytes = try Files.read(path, limit: Prompt.maxBytes + 1)
         } catch {
             switch error.errno {
             case .noSuchFileOrDirectory: return .vanished
-            case .tooManySymbolicLinkLevels: return try reject(name, reason: "it is a symbolic link: gadugi never follows links in incoming/")
-            case .fileTooLarge: return try reject(name, reason: Prompt.Rejection.tooLarge(Int(st.st_size)).description)
-            default: return try reject(name, reason: "it cannot be read: \(error.errno)")
+            case .tooManySymbolicLinkLevels: return try rejectClaim(name, st, reason: "it is a symbolic link: gadugi never follows links in incoming/")
+            case .fileTooLarge: return try rejectClaim(name, st, reason: Prompt.Rejection.tooLarge(Int(st.st_size)).description)
+            default: return try rejectClaim(name, st, reason: "it cannot be read: \(error.errno)")
             }
         }
         let prompt: Prompt
         switch Prompt.check(bytes) {
         case .success(let p): prompt = p
-        case .failure(let why): return try reject(name, reason: why.description)
+        case .failure(let why): return try rejectClaim(name, st, reason: why.description)
         }
         let ext = PromptName.extension(of: name) ?? "md"
         let base = TaskID.base(forFileName: name)
-        var n = suffixes[base] ?? 1
+        // The plain id first, always (it may be one `submit` reserved for this file), then the
+        // first suffix not known to be taken.
+        var n = 1
         while true {
             let id = TaskID.candidate(base, n)
             let (mine, fromSubmit) = try reserve(id, for: st, spares: spares)
-            guard mine else { n += 1; continue }
-            if !fromSubmit { suffixes[base] = n + 1 }
+            guard mine else { n = n == 1 ? max(2, suffixes[base] ?? 2) : n + 1; continue }
+            if !fromSubmit { suffixes[base] = max(suffixes[base] ?? 2, n + 1) }
             do {
                 try Files.renameNoReplace(path, layout.queue(.claimed, "\(id).\(ext)"))
             } catch {
@@ -63,6 +65,7 @@ public struct Spool: Sendable {
                 if error.errno == .noSuchFileOrDirectory { return .vanished }
                 throw error
             }
+            if fromSubmit { try? Files.remove(layout.submitted(id)) }
             var record = TaskRecord(id: id, ext: ext, name: prompt.name ?? name, state: .claimed)
             record.createdAt = st.modified
             record.claimedAt = .now()
@@ -71,16 +74,26 @@ public struct Spool: Sendable {
     }
 
     /// Takes an id for the file `st`: a fresh `tasks/<id>/`, or one that `submit` reserved for
-    /// this very file (same device and inode). Returns (taken, reserved by submit).
+    /// this very file (same device and inode; its marker goes once the claim is done). Returns
+    /// (taken, reserved by submit).
     private func reserve(_ id: String, for st: stat, spares: SparePool?) throws(SystemError) -> (Bool, Bool) {
         let directory = layout.taskDirectory(id)
         let made: Bool
         if let spares { made = try spares.take(into: directory) } else { made = try Files.makeDirectory(directory) }
         if made { return (true, false) }
-        let marker = layout.submitted(id)
-        guard let text = try Files.readText(marker), text == Spool.identity(st) else { return (false, false) }
-        try Files.remove(marker)
-        return (true, true)
+        return (isReserved(id, for: st), true)
+    }
+
+    private func isReserved(_ id: String, for st: stat) -> Bool {
+        (try? Files.readText(layout.submitted(id))) == Spool.identity(st)
+    }
+
+    /// Rejects a file, and drops the id `submit` may have reserved for it (the id stays used).
+    private func rejectClaim(_ name: String, _ st: stat, reason: String) throws(SystemError) -> Intake {
+        let intake = try reject(name, reason: reason)
+        let id = TaskID.base(forFileName: name)
+        if case .rejected = intake, isReserved(id, for: st) { try? Files.remove(layout.submitted(id)) }
+        return intake
     }
 
     /// Undoes a reservation whose claim failed: the folder goes back to the spares, or away.
@@ -88,6 +101,12 @@ public struct Spool: Sendable {
         if let spares, spares.giveBack(directory) { return }
         for name in (try? Files.list(directory)) ?? [] { try? Files.remove(directory + "/" + name) }
         try? Files.removeDirectory(directory)
+    }
+
+    /// The extension a submitted file gets in `incoming/`: its own if it is a prompt extension,
+    /// else `md` (so that the coordinator takes it).
+    public static func queuedExtension(of fileName: String) -> String {
+        PromptName.isCandidate(fileName) ? (PromptName.extension(of: fileName) ?? "md") : "md"
     }
 
     static func identity(_ st: stat) -> String { "\(st.st_dev):\(st.st_ino)\n" }
@@ -119,7 +138,11 @@ public struct Spool: Sendable {
             }
             let printable = name.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
             let line = "\(printable): \(reason)\n"
-            try? Files.writeAtomically(layout.queue(.rejected, target + ".reason"), Array(line.utf8))
+            do {
+                try Files.writeAtomically(layout.queue(.rejected, target + ".reason"), Array(line.utf8))
+            } catch {
+                return .rejected(name: target, reason: reason + " (and its .reason file could not be written: \(error))")
+            }
             return .rejected(name: target, reason: reason)
         }
     }
@@ -153,7 +176,7 @@ public struct Spool: Sendable {
     public func submit(_ source: String) throws(SystemError) -> String {
         let bytes = try Files.read(source, limit: Prompt.maxBytes + 1, followLinks: true)
         let sourceName = Files.split(source).1
-        let ext = PromptName.isCandidate(sourceName) ? (PromptName.extension(of: sourceName) ?? "md") : "md"
+        let ext = Spool.queuedExtension(of: sourceName)
         let tmp = layout.queue(.tmp, "\(Timestamp.now().seconds).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         let fd = try Files.open(tmp, O_WRONLY | O_CREAT | O_EXCL)
         var st = stat()

@@ -56,7 +56,7 @@ struct Run: ParsableCommand {
         let coordinator = Coordinator(layout: layout, settings: settings, options: tuned, logger: logger)
         let ids = try SubmitFiles.submit(files, to: layout)
         let submitted = zip(files, ids).map { file, id in
-            (name: "\(id).\(Run.queuedExtension(file))", id: id)
+            (name: "\(id).\(Spool.queuedExtension(of: Files.split(file).1))", id: id)
         }
         coordinator.track(submitted)
         try coordinator.run()
@@ -65,11 +65,6 @@ struct Run: ParsableCommand {
             let allDone = Summary.print(files: files, ids: ids, results: coordinator.results, layout: layout)
             if !allDone { throw ExitCode(1) }
         }
-    }
-
-    static func queuedExtension(_ file: String) -> String {
-        let name = Files.split(file).1
-        return PromptName.isCandidate(name) ? (PromptName.extension(of: name) ?? "md") : "md"
     }
 }
 

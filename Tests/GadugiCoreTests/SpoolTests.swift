@@ -106,13 +106,28 @@ final class SpoolTests: SpoolTestCase {
         XCTAssertEqual(try claimed("fix.md")?.id, "fix-3")
     }
 
-    func testSuffixCacheIsTrusted() throws {
-        // The cache says 1...6 are taken: the claim starts at 7 without trying the others.
+    func testSuffixCacheIsTrustedAfterThePlainId() throws {
+        // The plain id is always tried first (it may be the one `submit` reserved for this file);
+        // past it, the cache says 2...6 are taken and the claim goes straight to 7.
         suffixes["other"] = 7
         try drop("other.md")
+        XCTAssertEqual(try claimed("other.md")?.id, "other")
+        try drop("other.md")
         XCTAssertEqual(try claimed("other.md")?.id, "other-7")
-        XCTAssertFalse(exists(layout.taskDirectory("other")))
+        XCTAssertFalse(exists(layout.taskDirectory("other-2")), "2...6 were not tried")
         XCTAssertEqual(suffixes["other"], 8)
+    }
+
+    func testSubmittedIdIsHonouredAfterACollidingCopyAdvancedTheCache() throws {
+        // `fix login.md` is copied in, then `gadugi submit fix-login.md` reserves `fix-login`.
+        let source = root + "/fix-login.md"
+        try write(source, "submitted\n")
+        let id = try spool.submit(source)
+        XCTAssertEqual(id, "fix-login")
+        try drop("fix login.md")
+        XCTAssertEqual(try claimed("fix login.md")?.id, "fix-login-2", "the reservation is not this file's")
+        XCTAssertEqual(try claimed("fix-login.md")?.id, "fix-login", "the submitted file gets the id submit printed")
+        XCTAssertFalse(exists(layout.submitted("fix-login")), "the marker goes once the claim is done")
     }
 
     func testDifferentNamesWithTheSameBaseShareTheNumbering() throws {
