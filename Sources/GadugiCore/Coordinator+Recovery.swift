@@ -45,6 +45,10 @@ extension Coordinator {
             waiting.append(record.id)
             monitor.writeProgress(record)
         }
+        // A crash between a finish and its heartbeat's removal leaves the heartbeat behind.
+        for id in (try? Files.list(layout.heartbeats)) ?? [] where !id.hasPrefix(".") && tasks[id]?.state != .running {
+            try? Files.remove(layout.heartbeat(id))
+        }
         if !tasks.isEmpty {
             logger.info("recovered \(claimed.count) claimed and \(adopted.count) running task(s)")
         }
