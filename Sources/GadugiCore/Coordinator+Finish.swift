@@ -69,7 +69,13 @@ extension Coordinator {
     /// Copies the agent's report and heartbeat into `progress.json` when they changed.
     func refreshReport(_ id: String) {
         guard var record = tasks[id] else { return }
-        if refreshReport(id, write: true, into: &record) { tasks[id] = record }
+        let before = (record.percent, record.message)
+        guard refreshReport(id, write: true, into: &record) else { return }
+        tasks[id] = record
+        if before != (record.percent, record.message) {
+            let percent = record.percent.map { "\(Int($0))%" } ?? "-"
+            logger.info("progress \(id) \(percent): \(record.message ?? "")")
+        }
     }
 
     @discardableResult

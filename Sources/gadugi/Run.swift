@@ -26,6 +26,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Print only warnings and errors, not every start and finish.")
     var quiet = false
 
+    @Flag(help: "With FILEs: print the closing summary as JSON (the log still goes to stderr).")
+    var json = false
+
     @Argument(help: "Prompt files to queue and wait for.", completion: .file())
     var files: [String] = []
 
@@ -62,7 +65,8 @@ struct Run: ParsableCommand {
         try coordinator.run()
         withExtendedLifetime(lock) {}
         if !files.isEmpty {
-            let allDone = Summary.print(files: files, ids: ids, results: coordinator.results, layout: layout)
+            let report = json ? Summary.printJSON : Summary.print
+            let allDone = report(files, ids, coordinator.results, layout)
             if !allDone { throw ExitCode(1) }
         }
     }

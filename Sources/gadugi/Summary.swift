@@ -41,4 +41,35 @@ enum Summary {
         lines.forEach { Swift.print($0) }
         return done == files.count
     }
+
+    /// The same as JSON, for scripts: one object per file, in the order given.
+    static func printJSON(files: [String], ids: [String], results: [String: Coordinator.Result], layout: Layout) -> Bool {
+        var allDone = true
+        let items: [JSON] = zip(files, ids).map { file, id in
+            var pairs: [(String, JSON)] = [("file", .string(file)), ("id", .string(id))]
+            switch results[id] {
+            case .finished(let r)?:
+                allDone = allDone && r.state == .done
+                pairs += [("state", .string(r.state.rawValue)),
+                          ("exit_code", r.exitCode.map { .int(Int64($0)) } ?? .null),
+                          ("signal", r.signal.map { .int(Int64($0)) } ?? .null),
+                          ("progress", .string(layout.relative(layout.progress(id)))),
+                          ("log", .string(layout.relative(layout.log(id))))]
+            case .rejected(let name, let reason)?:
+                allDone = false
+                pairs += [("state", .string("rejected")), ("reason", .string(reason)),
+                          ("rejected", .string(layout.relative(layout.queue(.rejected, name))))]
+            case .withdrawn?:
+                allDone = false
+                pairs += [("state", .string("withdrawn"))]
+            case nil:
+                allDone = false
+                pairs += [("state", .string("unfinished"))]
+            }
+            return .object(pairs)
+        }
+        Swift.print(JSON.object([("schema_version", .int(1)), ("all_done", .bool(allDone)), ("tasks", .array(items))])
+            .encoded(pretty: true))
+        return allDone
+    }
 }

@@ -113,3 +113,22 @@ final class RunAndStatusTests: GadugiTestCase {
         XCTAssertEqual(p?.int("exit_code"), 0, "progress.json: \(String(describing: p))")
     }
 }
+
+final class RunJSONSummaryTests: GadugiTestCase {
+    func testRunFilesJSONSummaryNamesEachTasksEnd() throws {
+        let src = try makeScratchDir("src")
+        let ok = try write("fine\n", to: src.appendingPathComponent("ok.md"))
+        let bad = try write("simulate: fail\n", to: src.appendingPathComponent("bad.md"))
+        let r = try gadugiRun(["run", "--json", "--quiet", "--agent", "gadugi:simulate", ok.path, bad.path],
+                              env: ["GADUGI_SIMULATE_STEP": "0.01"])
+        XCTAssertEqual(r.status, 1, "one task failed: \(r)")
+        let json = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any]
+        XCTAssertEqual(json?.int("schema_version"), 1, "stdout must be the JSON summary alone:\n\(r.stdout)")
+        XCTAssertEqual(json?["all_done"] as? Bool, false)
+        let tasks = json?["tasks"] as? [[String: Any]] ?? []
+        XCTAssertEqual(tasks.map { $0.string("id") ?? "" }, ["ok", "bad"])
+        XCTAssertEqual(tasks.map { $0.string("state") ?? "" }, ["done", "failed"])
+        XCTAssertEqual(tasks.last?.int("exit_code"), 1)
+        XCTAssertEqual(tasks.first?.string("file"), ok.path)
+    }
+}
