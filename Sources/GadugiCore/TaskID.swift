@@ -8,9 +8,7 @@ public enum TaskID {
         let stem = PromptName.stem(of: name)
         var out: [UInt8] = []
         for byte in stem.utf8 {
-            let keep = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
-                || (byte >= 0x61 && byte <= 0x7A) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-            if keep {
+            if isIDByte(byte) {
                 out.append(byte)
             } else if out.last != UInt8(ascii: "-") {
                 out.append(UInt8(ascii: "-"))
@@ -31,15 +29,17 @@ public enum TaskID {
     /// True for strings the spool could have made (a base, maybe with a `-N` suffix): what the CLI
     /// accepts as `--task`.
     public static func isValid(_ id: String) -> Bool {
-        let allowed = id.utf8.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-                || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
-        }
-        guard allowed, !id.isEmpty, !id.hasPrefix("-"), !id.hasSuffix("-") else { return false }
+        guard id.utf8.allSatisfy(isIDByte), !id.isEmpty, !id.hasPrefix("-"), !id.hasSuffix("-") else { return false }
         if id.utf8.count <= maxLength { return true }
         // Longer only as `<base of at most 64>-<n>`.
         guard let dash = id.lastIndex(of: "-") else { return false }
         let number = id[id.index(after: dash)...]
         return id[..<dash].utf8.count <= maxLength && number.count <= 10 && number.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    /// ASCII letters, digits, `_` and `-`: safe in a path component and in a git branch name.
+    static func isIDByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+            || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
     }
 }
