@@ -83,7 +83,7 @@ extension Coordinator {
         let reportTime = (try? Files.linkStatus(layout.report(id)))??.modified
         let beat = monitor.heartbeatTime(id)
         let last = seen[id]
-        guard last == nil || last!.report != reportTime || last!.heartbeat != beat else { return false }
+        if let last, last.report == reportTime, last.heartbeat == beat { return false }
         seen[id] = (reportTime, beat)
         if reportTime != nil, let report = AgentReport.load(layout.report(id)) {
             record.percent = report.percent ?? record.percent

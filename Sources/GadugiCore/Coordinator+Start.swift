@@ -45,14 +45,15 @@ extension Coordinator {
         startHeartbeat(id)
         record.pid = pid
         record.attempts += 1
-        record.startedAt = .now()
+        let now = Timestamp.now()
+        record.startedAt = now
         record.finishedAt = nil
         record.exitCode = nil
         record.signal = nil
         tasks[id] = record
         children[pid] = id
         seen[id] = (nil, nil)
-        deferred.append((id, .running, record.startedAt!.asDouble + recordDelay))
+        deferred.append((id, .running, now.asDouble + recordDelay))
         monitor.event(record)
         logger.info("started \(id) (pid \(pid))")
     }
