@@ -5,7 +5,7 @@ extension Coordinator {
     /// How many more prompts to claim now: one per free slot. A backlog waits in `incoming/` (where
     /// its producer may still withdraw it), and the coordinator's work and memory stay O(active
     /// tasks) rather than O(backlog). (Claiming a slot's worth ahead was measured: no faster.)
-    var claimBudget: Int { settings.maxParallel - runningCount - waiting.count }
+    var claimBudget: Int { settings.maxParallel - runningCount - waiting.count - stalledStarts.count }
 
     func claimPending() {
         var looked = 0

@@ -5,9 +5,15 @@ extension Coordinator {
     /// Commits a task whose process has ended: `progress.json` first, then the rename that is the
     /// commit, so a crash between the two only repeats the work on the next start.
     func finish(_ id: String, waitStatus: Int32?, message: String? = nil) {
-        guard var record = tasks[id] else { return }
-        let outcome = Supervisor.outcome(layout, id: id, waitStatus: waitStatus)
-        refreshReport(id, write: false, into: &record)
+        guard let record = tasks[id] else { return }
+        commit(finalRecord(record, waitStatus: waitStatus, message: message))
+    }
+
+    /// The task's last record, from how its process ended.
+    func finalRecord(_ running: TaskRecord, waitStatus: Int32?, message: String?) -> TaskRecord {
+        var record = running
+        let outcome = Supervisor.outcome(layout, id: record.id, waitStatus: waitStatus)
+        refreshReport(record.id, write: false, into: &record)
         record.exitCode = outcome.exitCode
         record.signal = outcome.signal
         // Our own child: its exit was just reaped, and the clock is finer than the outcome's mtime
@@ -22,15 +28,24 @@ extension Coordinator {
         } else if outcome.exitCode == 127 {
             record.message = "the agent exited 127 (command not found?): " + Settings.advice(settings.agent, settings.agentSource)
         }
+        return record
+    }
+
+    /// Writes the final record and renames the prompt into done/ or failed/. If the rename fails
+    /// for a reason that may pass, the record is kept and the commit tried again at the next tick
+    /// (the task stays `running` in memory, as its prompt stays in running/).
+    func commit(_ record: TaskRecord) {
+        let id = record.id
+        pendingCommits.removeValue(forKey: id)
         monitor.writeProgress(record)
-        do { try spool.finish(record, succeeded: outcome.succeeded) } catch {
-            if error.errno == .noSuchFileOrDirectory { return withdraw(id, from: .running) }
+        do { try spool.finish(record, succeeded: record.state == .done) } catch {
+            if error.errno == .noSuchFileOrDirectory && !Files.exists(layout.queue(.running, record.fileName)) {
+                return withdraw(id, from: .running)
+            }
             logger.error("cannot move \(id) out of running/: \(error); tried again in a moment")
-            tasks[id] = record
-            stalled.insert(id)
+            pendingCommits[id] = record
             return
         }
-        stalled.remove(id)
         try? Files.remove(layout.heartbeat(id))
         tasks.removeValue(forKey: id)
         seen.removeValue(forKey: id)
@@ -42,18 +57,11 @@ extension Coordinator {
     }
 
     /// Tries again what failed for a reason that may pass: starts (the task goes back to the front
-    /// of the line) and commits (the task's state says which).
+    /// of the line) and commits (with the record made when the process ended).
     func retryStalled() {
-        let ids = stalled
-        stalled.removeAll()
-        for id in ids {
-            guard let record = tasks[id] else { continue }
-            if record.state == .claimed {
-                waiting.prepend(id)
-            } else if !children.values.contains(id) && !adopted.contains(id) {
-                finish(id, waitStatus: nil)
-            }
-        }
+        for id in stalledStarts where tasks[id] != nil { waiting.prepend(id) }
+        stalledStarts.removeAll()
+        for record in pendingCommits.values { commit(record) }
     }
 
     func logFinish(_ record: TaskRecord) {

@@ -14,6 +14,16 @@ extension Coordinator {
         for name in try Files.list(layout.queue(.running)) where !name.hasPrefix(".") {
             var record = loadRecord(name, state: .running)
             let id = record.id
+            if (try? Files.isDirectory(layout.taskDirectory(id))) != true {
+                // Its folder, which held the lock and the outcome, was removed by hand: whether its
+                // agent ran (or runs) cannot be told. Failed, never run twice; the prompt is kept.
+                try? Files.makeDirectory(layout.taskDirectory(id))
+                record.state = .running
+                tasks[id] = record
+                finish(id, waitStatus: nil, message: "its task folder (.gadugi/monitoring/tasks/\(id)) was removed while it was "
+                    + "in running/, so whether its agent ran cannot be told; failed rather than run twice")
+                continue
+            }
             let lock = Supervisor.lockState(layout.taskDirectory(id))
             if lock != .free {
                 record.state = .running

@@ -20,12 +20,16 @@ extension Coordinator {
         // holds it for as long as it lives. Nothing is created for it, and nobody rewrites it
         // (an agent may well rewrite its prompt file).
         let lockFD: CInt
-        do { lockFD = try Files.open(layout.taskDirectory(id), O_RDONLY | O_DIRECTORY) } catch {
-            return stall(id, "cannot open its folder to lock it: \(error)")
+        do { lockFD = try openTaskFolder(id) } catch {
+            if error.errno == .tooManyOpenFiles || error.errno == .noMemory { return stall(id, "\(error)") }
+            return failWithoutProcess(record, status: 126, message: "cannot open its task folder to lock it: \(error)")
         }
         defer { close(lockFD) }
         guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            return stall(id, "its folder is locked by another process (a task process of an earlier run?)")
+            if currentErrno() == EWOULDBLOCK {
+                return stall(id, "its folder is locked by another process (a task process of an earlier run?)")
+            }
+            return failWithoutProcess(record, status: 126, message: "cannot lock its task folder: \(SystemError.last("flock", layout.taskDirectory(id)))")
         }
         // A new attempt must not inherit an old attempt's status.
         if record.attempts > 0 { try? Files.remove(layout.outcome(id)) }
@@ -66,10 +70,19 @@ extension Coordinator {
         return agentCheck.message
     }
 
+    /// Opens the task's folder for its lock; one removed by hand is made again (the id is ours).
+    func openTaskFolder(_ id: String) throws(SystemError) -> CInt {
+        do { return try Files.open(layout.taskDirectory(id), O_RDONLY | O_DIRECTORY) } catch {
+            guard error.errno == .noSuchFileOrDirectory else { throw error }
+            try Files.makeDirectory(layout.taskDirectory(id))
+            return try Files.open(layout.taskDirectory(id), O_RDONLY | O_DIRECTORY)
+        }
+    }
+
     /// A task that cannot start just now stays claimed and is tried again at the next tick.
     func stall(_ id: String, _ why: String) {
         logger.error("cannot start \(id): \(why); it stays claimed and is tried again")
-        stalled.insert(id)
+        stalledStarts.insert(id)
     }
 
     /// A task whose prompt file its producer removed: forgotten, with a word in the log.
@@ -78,6 +91,8 @@ extension Coordinator {
         tasks.removeValue(forKey: id)
         seen.removeValue(forKey: id)
         adopted.remove(id)
+        pendingCommits.removeValue(forKey: id)
+        try? Files.remove(layout.heartbeat(id))
         if batchIDs.contains(id) { results[id] = .withdrawn(id: id) }
         monitor.markRegistryDirty()
     }

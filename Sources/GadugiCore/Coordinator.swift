@@ -74,9 +74,10 @@ public final class Coordinator {
     /// Tasks whose process has ended, committed after the freed slots are refilled so that the
     /// next agent does not wait for this one's bookkeeping.
     var exited: [(id: String, status: Int32)] = []
-    /// Claimed tasks that could not start, and running ones that could not be committed, for a
-    /// transient reason: tried again at each tick rather than in a spin.
-    var stalled = Set<String>()
+    /// Claimed tasks that could not start for a reason that may pass (tried again at each tick,
+    /// not in a spin), and final records whose commit rename failed (likewise).
+    var stalledStarts = Set<String>()
+    var pendingCommits: [String: TaskRecord] = [:]
     var agentCheck: (at: Double, message: String?) = (-1, nil)
     var stopSignal: Int32?
     var lastRescan = Timestamp(seconds: 0, nanoseconds: 0)
@@ -125,7 +126,6 @@ public final class Coordinator {
         // inherited SIGCHLD=SIG_IGN would make the kernel reap children before waitpid sees them.
         signal(SIGIO, SIG_IGN)
         signal(SIGCHLD, SIG_DFL)
-        Files.ensureStandardDescriptors()
         startSignalThread(signals)
         try recover()
         let watcher = Watcher(directory: layout.queue(.incoming), mailbox: mailbox)

@@ -25,7 +25,7 @@ public struct Spool: Sendable {
 
     /// Claims `incoming/<name>`: checks it, reserves a unique id, renames it to
     /// `claimed/<id>.<ext>`. `suffixes` remembers the next free suffix per base id, so a thousand
-    /// `fix-login.md` cost one `mkdir` each rather than a thousand.
+    /// `fix-login.md` cost two `mkdir`s each (the plain id, then the next free one), not a thousand.
     public func claim(_ name: String, suffixes: inout [String: Int], spares: SparePool? = nil) throws(SystemError) -> Intake {
         guard PromptName.isCandidate(name) else { return .ignored }
         let path = layout.queue(.incoming, name)
@@ -49,6 +49,12 @@ public struct Spool: Sendable {
         }
         let ext = PromptName.extension(of: name) ?? "md"
         let base = TaskID.base(forFileName: name)
+        // A file `submit` queued is named after the id it reserved: take that id when the marker
+        // says so (the name's stem may be longer than a base id, `<64 characters>-2`).
+        let stem = PromptName.stem(of: name)
+        if stem != base, TaskID.isValid(stem), isReserved(stem, for: st) {
+            return try claimReserved(path, id: stem, ext: ext, prompt: prompt, name: name, st: st)
+        }
         // The plain id first, always (it may be one `submit` reserved for this file), then the
         // first suffix not known to be taken.
         var n = 1
@@ -66,11 +72,27 @@ public struct Spool: Sendable {
                 throw error
             }
             if fromSubmit { try? Files.remove(layout.submitted(id)) }
-            var record = TaskRecord(id: id, ext: ext, name: prompt.name ?? name, state: .claimed)
-            record.createdAt = st.modified
-            record.claimedAt = .now()
-            return .claimed(record)
+            return .claimed(Spool.claimedRecord(id, ext: ext, prompt: prompt, name: name, st: st))
         }
+    }
+
+    private func claimReserved(_ path: String, id: String, ext: String, prompt: Prompt, name: String,
+                               st: stat) throws(SystemError) -> Intake {
+        do {
+            try Files.renameNoReplace(path, layout.queue(.claimed, "\(id).\(ext)"))
+        } catch {
+            if error.errno == .noSuchFileOrDirectory { return .vanished }
+            throw error
+        }
+        try? Files.remove(layout.submitted(id))
+        return .claimed(Spool.claimedRecord(id, ext: ext, prompt: prompt, name: name, st: st))
+    }
+
+    static func claimedRecord(_ id: String, ext: String, prompt: Prompt, name: String, st: stat) -> TaskRecord {
+        var record = TaskRecord(id: id, ext: ext, name: prompt.name ?? name, state: .claimed)
+        record.createdAt = st.modified
+        record.claimedAt = .now()
+        return record
     }
 
     /// Takes an id for the file `st`: a fresh `tasks/<id>/`, or one that `submit` reserved for
@@ -109,7 +131,11 @@ public struct Spool: Sendable {
         PromptName.isCandidate(fileName) ? (PromptName.extension(of: fileName) ?? "md") : "md"
     }
 
-    static func identity(_ st: stat) -> String { "\(st.st_dev):\(st.st_ino)\n" }
+    /// What the `submitted` marker holds: device, inode and mtime of the queued file, so a later
+    /// file that happens to get the same inode number is not taken for it.
+    static func identity(_ st: stat) -> String {
+        "\(st.st_dev):\(st.st_ino):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)\n"
+    }
 
     static func notRegular(_ st: stat) -> String? {
         if st.isRegularFile { return nil }

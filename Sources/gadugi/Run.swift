@@ -9,7 +9,7 @@ struct Run: ParsableCommand {
         discussion: """
             Without FILEs, runs until interrupted: SIGINT or SIGTERM stop it with exit 0, and running agents carry on and record their outcomes, which the next 'gadugi run' commits. With FILEs, queues them, runs until they have all finished, prints a summary, and exits 0 only if all succeeded.
 
-            The agent is a shell command that gets the prompt on stdin and GADUGI_TASK_ID, GADUGI_ROOT, GADUGI_PROMPT_FILE, GADUGI_HEARTBEAT_FILE, GADUGI_PROGRESS_FILE, GADUGI_LOG_FILE and GADUGI_BIN in its environment; its output goes to .gadugi/monitoring/tasks/<id>/output.log. It is taken from --agent, else 'agent:' in .gadugi/config.yaml, else $GADUGI_AGENT, else 'claude -p'. '--agent gadugi:simulate' runs the built-in simulated agent.
+            The agent is a shell command that gets the prompt on stdin and GADUGI_TASK_ID, GADUGI_ROOT, GADUGI_PROMPT_FILE, GADUGI_HEARTBEAT_FILE, GADUGI_PROGRESS_FILE, GADUGI_LOG_FILE, GADUGI_OUTCOME_FILE (the wrapper's) and GADUGI_BIN in its environment; its output goes to .gadugi/monitoring/tasks/<id>/output.log. It is taken from --agent, else 'agent:' in .gadugi/config.yaml, else $GADUGI_AGENT, else 'claude -p'. '--agent gadugi:simulate' runs the built-in simulated agent.
             """)
 
     @OptionGroup var options: RootOptions
@@ -40,6 +40,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        Files.ensureStandardDescriptors()
         let layout = options.layout
         try layout.create()
         let environment = ProcessInfo.processInfo.environment

@@ -53,6 +53,21 @@ final class RecoveryTests: GadugiTestCase {
                       "\(String(describing: progress("lost-by-heartbeat")))")
     }
 
+    func testRunningPromptWhoseTaskFolderWasRemovedFailsAndIsNotRunAgain() throws {
+        try initSpool()
+        try write(promptText("orphan"), to: queue(.running).appendingPathComponent("orphan.md"))
+        let ledger = try makeScratchDir("ledger").appendingPathComponent("ledger")
+        try write("", to: ledger)
+        let r = try gadugiRun(["run", "--until-idle", "--agent", "echo $GADUGI_TASK_ID >> \"$LEDGER\""],
+                              timeout: 20, env: ["LEDGER": ledger.path])
+        XCTAssertFalse(r.timedOut, "the coordinator must not wait forever on it: \(r)")
+        XCTAssertEqual(r.status, 0, "\(r)")
+        XCTAssertEqual(list(.failed), ["orphan.md"], "\(allQueued())")
+        XCTAssertEqual(ledgerLines(ledger), [], "whether it ran cannot be told, so it is not run again")
+        XCTAssertTrue(progress("orphan")?.string("message")?.contains("was removed") == true,
+                      "\(String(describing: progress("orphan")))")
+    }
+
     func testRecordedOutcomeIsCommittedWithItsStatus() throws {
         try initSpool()
         try leaveRunning("finished-away", heartbeat: true)

@@ -118,6 +118,23 @@ final class SpoolTests: SpoolTestCase {
         XCTAssertEqual(suffixes["other"], 8)
     }
 
+    func testSubmittedLongIdIsHonouredPastTheSuffixCache() throws {
+        // A 64-character base: the second submit reserves `<base>-2`, whose stem is longer than a
+        // base id. A copy of the same name claimed meanwhile must not push it to another suffix.
+        let long = String(repeating: "a", count: 64)
+        let first = root + "/first", second = root + "/second"
+        try FileManager.default.createDirectory(atPath: first, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: second, withIntermediateDirectories: true)
+        try write(first + "/\(long).md", "one\n")
+        try write(second + "/\(long).md", "two\n")
+        XCTAssertEqual(try spool.submit(first + "/\(long).md"), long)
+        XCTAssertEqual(try spool.submit(second + "/\(long).md"), long + "-2")
+        XCTAssertEqual(try claimed("\(long).md")?.id, long)
+        suffixes[long] = 4
+        XCTAssertEqual(try claimed("\(long)-2.md")?.id, long + "-2", "the id submit printed")
+        XCTAssertFalse(exists(layout.submitted(long + "-2")))
+    }
+
     func testSubmittedIdIsHonouredAfterACollidingCopyAdvancedTheCache() throws {
         // `fix login.md` is copied in, then `gadugi submit fix-login.md` reserves `fix-login`.
         let source = root + "/fix-login.md"
@@ -365,8 +382,9 @@ final class SpoolTests: SpoolTestCase {
         XCTAssertTrue(isDirectory(layout.taskDirectory("my-task")))
         var st = stat()
         XCTAssertEqual(lstat(incoming("my-task.md"), &st), 0)
-        XCTAssertEqual(text(layout.submitted("my-task")), "\(st.st_dev):\(st.st_ino)\n",
-                       "the marker names the delivered file (device:inode)")
+        XCTAssertEqual(text(layout.submitted("my-task")),
+                       "\(st.st_dev):\(st.st_ino):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)\n",
+                       "the marker names the delivered file (device:inode:mtime)")
     }
 
     func testClaimUsesExactlyTheSubmittedIdAndRemovesTheMarker() throws {
