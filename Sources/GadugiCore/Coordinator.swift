@@ -59,7 +59,8 @@ public final class Coordinator {
     var adopted = Set<String>()
     /// Names in `incoming/` to claim, in arrival order.
     var pending = ArrivalQueue()
-    /// Names a rescan saw that were modified too recently to be known complete.
+    /// Names a rescan saw still open for writing (or, where that cannot be asked, modified too
+    /// recently): not yet known complete.
     var fresh = Set<String>()
     var suffixes: [String: Int] = [:]
     var finishedCounts: [Layout.Queue: Int] = [:]
