@@ -26,6 +26,7 @@ let package = Package(
                 "CInotifyTools",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -40,7 +41,8 @@ let package = Package(
         ),
         .testTarget(
             name: "GadugiCoreTests",
-            dependencies: ["GadugiCore", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["GadugiCore", .product(name: "SystemPackage", package: "swift-system"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 
 extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
                      unsigned int flags);
@@ -21,7 +22,13 @@ static inline int gadugi_rename_noreplace(const char *from, const char *to) {
 
 /// fcntl's F_SETLEASE (Linux-specific, hidden without _GNU_SOURCE).
 static const int GADUGI_F_SETLEASE = 1024;
+static const int GADUGI_F_GETLEASE = 1025;
 
 /// glibc's POSIX_SPAWN_SETSID (a GNU extension, 0x80 since glibc 2.26).
 static const short GADUGI_POSIX_SPAWN_SETSID = 0x80;
+/// Makes this process the reaper of its orphaned descendants (prctl is variadic, hidden from Swift),
+/// so that what a task leaves behind can be waited for and never lingers as a zombie.
+static inline int gadugi_become_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
 #endif

@@ -8,14 +8,17 @@ extension Coordinator {
     var claimBudget: Int { settings.maxParallel - runningCount - waiting.count - stalledStarts.count }
 
     func claimPending() {
+        for name in parked.takeDue(now: .now()) where !pending.contains(name) { pending.append(name, settles: true) }
         var looked = 0
-        while claimBudget > 0, looked < 256, let name = pending.popFirst() {
+        while claimBudget > 0, looked < 256, let (name, settles) = pending.popArrival() {
             looked += 1
-            fresh.remove(name)
             do {
-                switch try spool.claim(name, suffixes: &suffixes, spares: spares) {
+                let settle = settles ? settings.settle : 0
+                switch try spool.claim(name, suffixes: &suffixes, spares: spares, settle: settle) {
                 case .ignored:
                     break
+                case .busy(let until):
+                    parked.park(name, until: until)
                 case .vanished:
                     // A batch file its producer took back before it was claimed (a late duplicate
                     // event for a file already claimed finds its task and is not counted).
@@ -38,8 +41,10 @@ extension Coordinator {
                     logger.warning("rejected \(name): \(reason)")
                     if let id = batch[name] { results[id] = .rejected(name: target, reason: reason) }
                 }
+                complaints.resolve("claim", "prompts can be claimed again")
             } catch {
-                logger.error("cannot claim \(name): \(error); it stays in incoming/ and is tried again later")
+                // Found again by the next rescan; a lasting cause (a full disk) is said once.
+                complaints.say("claim", "cannot claim \(name): \(error); it stays in incoming/ and is tried again")
             }
         }
     }
@@ -56,7 +61,7 @@ extension Coordinator {
         let now = Timestamp.now().asDouble
         deferred.removeAll { entry in
             guard entry.due <= now else { return false }
-            if let record = tasks[entry.id], record.state == entry.state { monitor.writeProgress(record) }
+            if let record = tasks[entry.id], record.state == entry.state { self.record(record) }
             return true
         }
     }

@@ -1,12 +1,46 @@
 import Foundation
+import Glibc
 
 /// Committing tasks whose process has ended, and copying agents' reports.
 extension Coordinator {
     /// Commits a task whose process has ended: `progress.json` first, then the rename that is the
     /// commit, so a crash between the two only repeats the work on the next start.
+    ///
+    /// What the task left running in its session is stopped first, and the task keeps its slot
+    /// until that is gone: always when its process died without an outcome (its agent may live
+    /// on), and after a normal end unless `keep_processes` is set.
     func finish(_ id: String, waitStatus: Int32?, message: String? = nil) {
         guard let record = tasks[id] else { return }
-        commit(finalRecord(record, waitStatus: waitStatus, message: message))
+        var final = finalRecord(record, waitStatus: waitStatus, message: message)
+        let died = !Supervisor.outcome(layout, id: id, waitStatus: waitStatus).recorded
+        if let sid = record.pid, died || !settings.keepProcesses, Session.mayHaveMembers(sid) || died {
+            let count = Session.signal(sid, SIGTERM)
+            if count > 0 {
+                if died { final.message = (final.message ?? "") + "; its \(count) remaining process(es) were stopped" }
+                logger.info("\(id) ended; stopping \(count) process(es) it left in its session (SIGTERM, then SIGKILL after \(settings.killGrace)s)")
+                stopping[id] = Stopping(session: sid, record: final, killAt: Timestamp.now().adding(settings.killGrace))
+                children = children.filter { $0.value != id }
+                adopted.remove(id)
+                return
+            }
+        }
+        commit(final)
+    }
+
+    /// Commits the stopping tasks whose leftovers are gone; SIGKILLs those past their grace.
+    func checkStopping(_ now: Timestamp) {
+        for (id, stop) in stopping {
+            let left = Session.members(stop.session)
+            if left.isEmpty || (stop.killed && now >= stop.killAt) {
+                if !left.isEmpty { logger.warning("\(id): \(left.count) process(es) did not end after SIGKILL (uninterruptible?); its slot is freed") }
+                stopping.removeValue(forKey: id)
+                commit(stop.record)
+            } else if now >= stop.killAt && !stop.killed {
+                for pid in left { kill(pid, SIGKILL) }
+                logger.warning("\(id): \(left.count) leftover process(es) ignored SIGTERM for \(settings.killGrace)s; sent SIGKILL")
+                stopping[id] = Stopping(session: stop.session, record: stop.record, killAt: now.adding(2), killed: true)
+            }
+        }
     }
 
     /// The task's last record, from how its process ended.
@@ -34,19 +68,26 @@ extension Coordinator {
     /// Writes the final record and renames the prompt into done/ or failed/. If the rename fails
     /// for a reason that may pass, the record is kept and the commit tried again at the next tick
     /// (the task stays `running` in memory, as its prompt stays in running/).
+    ///
+    /// The rename waits until the record is written: a prompt in done/ or failed/ never has a
+    /// record that still says `running` (the disk may be full; it is tried again at each tick).
     func commit(_ record: TaskRecord) {
         let id = record.id
         pendingCommits.removeValue(forKey: id)
-        monitor.writeProgress(record)
+        guard monitor.writeProgress(record) else {
+            pendingCommits[id] = record
+            return
+        }
         do { try spool.finish(record, succeeded: record.state == .done) } catch {
             if error.errno == .noSuchFileOrDirectory && !Files.exists(layout.queue(.running, record.fileName)) {
                 return withdraw(id, from: .running)
             }
-            logger.error("cannot move \(id) out of running/: \(error); tried again in a moment")
+            complaints.say("commit", "cannot move \(id) out of running/: \(error); tried again in a moment")
             pendingCommits[id] = record
             return
         }
         try? Files.remove(layout.heartbeat(id))
+        unwritten.remove(id)
         tasks.removeValue(forKey: id)
         seen.removeValue(forKey: id)
         adopted.remove(id)
@@ -101,4 +142,14 @@ extension Coordinator {
         if write { monitor.writeProgress(record) }
         return true
     }
+}
+
+/// A task whose process has ended while processes of its session live on.
+struct Stopping {
+    var session: pid_t
+    /// The final record, committed once they are gone.
+    var record: TaskRecord
+    /// When SIGKILL is sent (or, once `killed`, when the slot is freed regardless).
+    var killAt: Timestamp
+    var killed = false
 }

@@ -27,12 +27,12 @@ extension Coordinator {
             let lock = Supervisor.lockState(layout.taskDirectory(id))
             if lock != .free {
                 record.state = .running
-                tasks[id] = record
+                tasks[id] = fillStart(record)
                 adopted.insert(id)
-                monitor.writeProgress(record)
+                self.record(tasks[id]!)
                 logger.info("adopted \(id), still running (pid \(record.pid.map(String.init) ?? "?"))")
             } else if Supervisor.outcome(layout, id: id).recorded || wasSpawned(record) {
-                tasks[id] = record
+                tasks[id] = fillStart(record)
                 finish(id, waitStatus: nil)
             } else {
                 do { try spool.requeue(record) } catch {
@@ -53,7 +53,7 @@ extension Coordinator {
             record.state = .claimed
             tasks[record.id] = record
             waiting.append(record.id)
-            monitor.writeProgress(record)
+            self.record(record)
         }
         // A crash between a finish and its heartbeat's removal leaves the heartbeat behind.
         for id in (try? Files.list(layout.heartbeats)) ?? [] where !id.hasPrefix(".") && tasks[id]?.state != .running {
@@ -71,12 +71,32 @@ extension Coordinator {
             || Files.exists(layout.heartbeat(record.id))
     }
 
+    /// The record of a prompt in `state`'s folder: its `progress.json`, else what the queue tells.
+    /// A missing claim time is the prompt's last status change (the claim or start rename moved
+    /// it), never the present, so that claimed ≤ started ≤ finished holds after any crash.
     func loadRecord(_ fileName: String, state: TaskState) -> TaskRecord {
         let id = PromptName.stem(of: fileName)
         let ext = PromptName.extension(of: fileName) ?? "md"
         var record = TaskRecord.load(layout, id: id) ?? TaskRecord(id: id, ext: ext, name: fileName, state: state)
         record.ext = ext
-        if record.claimedAt == nil { record.claimedAt = .now() }
+        if record.claimedAt == nil {
+            let st = try? Files.linkStatus(layout.queue(state.queue, fileName))
+            record.claimedAt = st?.changed ?? .now()
+        }
         return record
+    }
+
+    /// Fills in what a crash kept from a started task's record (the coordinator died before its
+    /// `running` record was written): it was started at least once, at the start rename (the
+    /// prompt's status change time in running/) if nothing better is known.
+    func fillStart(_ record: TaskRecord) -> TaskRecord {
+        var r = record
+        r.attempts = max(r.attempts, 1)
+        if r.startedAt == nil {
+            let changed = (try? Files.linkStatus(layout.queue(.running, r.fileName)))?.changed
+            r.startedAt = changed ?? r.claimedAt
+        }
+        if let started = r.startedAt, let claimed = r.claimedAt, claimed > started { r.claimedAt = started }
+        return r
     }
 }

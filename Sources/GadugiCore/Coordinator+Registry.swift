@@ -3,33 +3,37 @@ import Glibc
 
 /// `registry.json`, and the signal thread.
 extension Coordinator {
+    /// `registry.json`. Counts are true: `running` is the tasks holding a slot (never more than
+    /// `max_parallel`); a task whose process ended but whose prompt is not yet out of running/
+    /// counts in done or failed, by its outcome.
     func registryJSON(live: Bool) -> JSON {
-        let active = tasks.values.sorted { $0.id < $1.id }
-        let running = active.filter { $0.state == .running }.count
+        let active = tasks.values.map { pendingCommits[$0.id] ?? $0 }.sorted { $0.id < $1.id }
+        let committing = pendingCommits.values.filter { tasks[$0.id] != nil }
+        let coordinator: JSON = live ? .object([
+            ("pid", .int(Int64(getpid()))), ("host", .string(host)), ("started_at", .string(startedAt.iso8601)),
+        ]) : .null
+        let counts: [(String, JSON)] = [
+            ("queued", .int(Int64(pending.count + parked.count))),
+            ("claimed", .int(Int64(active.count { $0.state == .claimed }))),
+            ("running", .int(Int64(runningCount))),
+            ("done", .int(Int64((finishedCounts[.done] ?? 0) + committing.count { $0.state == .done }))),
+            ("failed", .int(Int64((finishedCounts[.failed] ?? 0) + committing.count { $0.state == .failed }))),
+            ("rejected", .int(Int64(finishedCounts[.rejected] ?? 0))),
+        ]
+        let rows: [JSON] = active.map { t in
+            .object([
+                ("id", .string(t.id)), ("state", .string(t.state.rawValue)),
+                ("pid", .optional(t.pid.map(Int64.init))), ("started_at", .optional(t.startedAt)),
+            ])
+        }
         return .object([
             ("schema_version", .int(1)),
             ("updated_at", .string(Timestamp.now().iso8601)),
-            ("coordinator", live ? .object([
-                ("pid", .int(Int64(getpid()))), ("host", .string(host)), ("started_at", .string(startedAt.iso8601)),
-            ]) : .null),
-            ("counts", .object([
-                ("queued", .int(Int64(pending.count + fresh.count))),
-                ("claimed", .int(Int64(active.count - running))),
-                ("running", .int(Int64(running))),
-                ("done", .int(Int64(finishedCounts[.done] ?? 0))),
-                ("failed", .int(Int64(finishedCounts[.failed] ?? 0))),
-                ("rejected", .int(Int64(finishedCounts[.rejected] ?? 0))),
-            ])),
-            ("tasks", .array(active.map { t in
-                .object([
-                    ("id", .string(t.id)), ("state", .string(t.state.rawValue)),
-                    ("pid", .optional(t.pid.map(Int64.init))), ("started_at", .optional(t.startedAt)),
-                ])
-            })),
+            ("coordinator", coordinator),
+            ("counts", .object(counts)),
+            ("tasks", .array(rows)),
         ])
     }
-
-
 
     /// Blocks SIGINT, SIGTERM and SIGHUP in this thread and so in every thread started after it;
     /// the signal thread takes them with `sigwait`. Children get a clean mask from `posix_spawn`.

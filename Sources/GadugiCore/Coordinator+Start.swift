@@ -3,9 +3,20 @@ import Glibc
 
 /// Starting tasks under the parallelism limit.
 extension Coordinator {
-    var runningCount: Int { children.count + adopted.count }
+    /// Tasks holding a slot: processes of ours, adopted ones, and ended ones whose leftovers are
+    /// being stopped.
+    var runningCount: Int { children.count + adopted.count + stopping.count }
+
+    static let spaceComplaint = "space"
 
     func schedule() {
+        guard runningCount < settings.maxParallel, !waiting.isEmpty else { return }
+        // A task started on a full disk loses its output and fails: it waits in claimed/ instead.
+        if let short = DiskSpace.shortage(layout.base, minFree: settings.minFree) {
+            return complaints.say(Coordinator.spaceComplaint,
+                "not starting tasks: \(short); \(waiting.count) task(s) wait in claimed/ and start by themselves when space returns")
+        }
+        complaints.resolve(Coordinator.spaceComplaint, "space is back: starting tasks again")
         while runningCount < settings.maxParallel, let id = waiting.popFirst() {
             start(id)
         }
@@ -25,6 +36,11 @@ extension Coordinator {
             return failWithoutProcess(record, status: 126, message: "cannot open its task folder to lock it: \(error)")
         }
         defer { close(lockFD) }
+        // Its log and records go there: a folder that cannot be written (a read-only mount, lost
+        // permissions) would lose them, so the task waits instead.
+        if access(layout.taskDirectory(id), W_OK) != 0 {
+            return stall(id, "its folder cannot be written: \(SystemError.last("access", layout.taskDirectory(id)))")
+        }
         guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
             if currentErrno() == EWOULDBLOCK {
                 return stall(id, "its folder is locked by another process (a task process of an earlier run?)")
@@ -41,7 +57,7 @@ extension Coordinator {
         let pid: pid_t
         do {
             pid = try supervisor.spawn(agent: settings.agentCommand, environment: environment(for: record),
-                                       lockFD: lockFD, directory: layout.root)
+                                       lockFD: lockFD, directory: layout.root, keepProcesses: settings.keepProcesses)
         } catch {
             tasks[id] = record
             return failRunning(record, status: 126, message: "could not start /bin/sh: \(error)")
@@ -81,7 +97,7 @@ extension Coordinator {
 
     /// A task that cannot start just now stays claimed and is tried again at the next tick.
     func stall(_ id: String, _ why: String) {
-        logger.error("cannot start \(id): \(why); it stays claimed and is tried again")
+        complaints.say("start", "cannot start \(id): \(why); it stays claimed and is tried again")
         stalledStarts.insert(id)
     }
 
@@ -91,6 +107,7 @@ extension Coordinator {
         tasks.removeValue(forKey: id)
         seen.removeValue(forKey: id)
         adopted.remove(id)
+        stopping.removeValue(forKey: id)
         pendingCommits.removeValue(forKey: id)
         try? Files.remove(layout.heartbeat(id))
         if batchIDs.contains(id) { results[id] = .withdrawn(id: id) }

@@ -14,10 +14,6 @@ public final class Coordinator {
         public var tick = 0.5
         /// The safety-net rescan of `incoming/` (for lost events and file systems inotify can't see).
         public var rescanInterval = 2.0
-        /// A file found by a rescan (not announced by inotify) is claimed once no process has it
-        /// open for writing (asked with a read lease); where that cannot be asked, once it has not
-        /// been modified for this long. Either way a half-written file is never taken.
-        public var quietPeriod = 2.0
         /// The `gadugi` executable, given to agents as `$GADUGI_BIN`.
         public var executable: String
         /// The environment agents inherit, as `KEY=value`.
@@ -59,9 +55,8 @@ public final class Coordinator {
     var adopted = Set<String>()
     /// Names in `incoming/` to claim, in arrival order.
     var pending = ArrivalQueue()
-    /// Names a rescan saw still open for writing (or, where that cannot be asked, modified too
-    /// recently): not yet known complete.
-    var fresh = Set<String>()
+    /// Names a claim found unfinished (open for writing, or not yet settled).
+    var parked = Parking()
     var suffixes: [String: Int] = [:]
     var finishedCounts: [Layout.Queue: Int] = [:]
     /// Last seen mtimes of each running task's report and heartbeat.
@@ -79,6 +74,13 @@ public final class Coordinator {
     /// not in a spin), and final records whose commit rename failed (likewise).
     var stalledStarts = Set<String>()
     var pendingCommits: [String: TaskRecord] = [:]
+    /// Tasks whose process has ended but whose session still has processes: they keep their slot
+    /// until those are gone (SIGTERM, then SIGKILL after the grace), then are committed.
+    var stopping: [String: Stopping] = [:]
+    /// Active tasks whose `progress.json` could not be written (a full disk): written again at
+    /// each tick, so no record stays stale once space returns.
+    var unwritten = Set<String>()
+    let complaints: Complaints
     var agentCheck: (at: Double, message: String?) = (-1, nil)
     var stopSignal: Int32?
     var lastRescan = Timestamp(seconds: 0, nanoseconds: 0)
@@ -102,8 +104,8 @@ public final class Coordinator {
             !ours.contains(String(entry.prefix { $0 != "=" }))
         } + ["GADUGI_ROOT=\(layout.root)", "GADUGI_BIN=\(options.executable)"]
         self.searchPath = options.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
-        let log = logger
-        monitor.warn = { log.warning("\($0)") }
+        self.complaints = Complaints(logger: logger)
+        monitor.complaints = complaints
     }
 
     /// Adds files that `gadugi run FILE...` submitted (incoming name → id); `run` returns when
@@ -130,6 +132,7 @@ public final class Coordinator {
         startSignalThread(signals)
         try recover()
         let watcher = Watcher(directory: layout.queue(.incoming), mailbox: mailbox)
+        // Before any agent starts: what its agent leaves behind is then re-parented to us.
         do { try watcher.start() } catch {
             logger.warning("\(error); new prompts are found by rescans every \(options.rescanInterval) s")
         }
@@ -149,18 +152,23 @@ public final class Coordinator {
             if shouldStop() { break }
             // Spares are made only when nothing waits: under a backlog they would be made and then
             // renamed, costing more than creating the files in place.
-            if pending.isEmpty && waiting.isEmpty { spares.refill(atMost: 2) }
+            if pending.isEmpty && waiting.isEmpty && !complaints.isOpen(Coordinator.spaceComplaint) { spares.refill(atMost: 2) }
         }
         monitor.flushEvents()
         monitor.flushRegistry(force: true) { registryJSON(live: false) }
         if let s = stopSignal {
             logger.info("stopping on signal \(s): \(children.count + adopted.count) running task(s) carry on and record their outcomes")
+            for (id, stop) in stopping {
+                logger.warning("\(id): \(Session.signal(stop.session, SIGKILL)) leftover process(es) killed on the way out")
+            }
         }
     }
 
     func waitTime() -> Double {
         if !pending.isEmpty && claimBudget > 0 { return 0 }
-        var wait = max(0, nextTick.asDouble - Timestamp.now().asDouble)
+        let now = Timestamp.now().asDouble
+        var wait = max(0, nextTick.asDouble - now)
+        if let due = parked.nextDue() { wait = min(wait, max(0, due.asDouble - now)) }
         if monitor.registryPending { wait = min(wait, monitor.registryInterval) }
         if let due = deferred.map(\.due).min() { wait = min(wait, max(0, due - Timestamp.now().asDouble)) }
         return wait
@@ -169,19 +177,26 @@ public final class Coordinator {
     func shouldStop() -> Bool {
         if stopSignal != nil { return true }
         if !batch.isEmpty { return results.count >= batch.count }
-        return options.untilIdle && pending.isEmpty && fresh.isEmpty && tasks.isEmpty
+        return options.untilIdle && pending.isEmpty && parked.isEmpty && tasks.isEmpty
     }
 
     func handle(_ event: CoordinatorEvent) {
         switch event {
-        case .arrived(let name):
-            if PromptName.isCandidate(name) { pending.append(name) }
+        case .arrived(let name), .written(let name):
+            guard PromptName.isCandidate(name) else { return }
+            parked.remove(name)
+            pending.append(name, settles: event != .arrived(name))
         case .rescan:
             rescan()
         case .exited(let pid, let status):
-            if let id = children.removeValue(forKey: pid) { exited.append((id, status)) }
+            guard let id = children.removeValue(forKey: pid) else { return }
+            // Left processes behind (or died and left its agent): handled now, before the freed
+            // slot is refilled, so that `max_parallel` holds for agents, not only for wrappers.
+            if Session.mayHaveMembers(pid) { finish(id, waitStatus: status) } else { exited.append((id, status)) }
         case .signal(let s):
             stopSignal = s
+        case .incomingReplaced(let what):
+            logger.warning("\(what)")
         case .watcherFailed(let why):
             logger.warning("\(why)")
         }
@@ -195,25 +210,49 @@ public final class Coordinator {
             finish(id, waitStatus: nil)
         }
         retryStalled()
-        for id in tasks.keys where tasks[id]?.state == .running { refreshReport(id) }
+        checkStopping(now)
+        writeUnwritten()
+        for id in tasks.keys where tasks[id]?.state == .running && stopping[id] == nil { refreshReport(id) }
         if now.asDouble - lastRescan.asDouble >= options.rescanInterval { rescan() }
     }
 
-    /// Looks at every name in `incoming/`: the start-up scan and the safety net.
+    /// Looks at every name in `incoming/`: the start-up scan and the safety net. Names found only
+    /// here may have been written in place, so they settle (a file untouched for the settle time
+    /// is claimed at once). Queue folders removed by hand are made again first.
     func rescan() {
         lastRescan = .now()
+        restoreQueueFolders()
         guard let names = try? Files.list(layout.queue(.incoming)) else { return }
-        fresh.removeAll()
-        let now = Timestamp.now().asDouble
         for name in names where PromptName.isCandidate(name) && !pending.contains(name) {
-            let path = layout.queue(.incoming, name)
-            guard let st = try? Files.linkStatus(path) else { continue }
-            let openElsewhere = st.isRegularFile ? Files.isOpenForWriting(path) : false
-            if openElsewhere == false || (openElsewhere == nil && now - st.modified.asDouble >= options.quietPeriod) {
-                pending.append(name)
-            } else {
-                fresh.insert(name)
+            if parked.contains(name) && !parked.awaitsClose(name) { continue }
+            parked.remove(name)
+            pending.append(name, settles: true)
+        }
+    }
+
+    /// Makes again the queue folders someone removed (an `rm -r` of `incoming/`, a moved `done/`),
+    /// saying so once. Whatever was in them is theirs to restore; nothing new is lost meanwhile.
+    func restoreQueueFolders() {
+        for q in Layout.Queue.allCases where (try? Files.isDirectory(layout.queue(q))) != true {
+            do {
+                try Files.makeDirectories(layout.queue(q))
+                logger.warning("\(layout.relative(layout.queue(q)))/ was missing (removed or moved?); made it again")
+            } catch {
+                complaints.say("folder-\(q.rawValue)", "\(layout.relative(layout.queue(q)))/ is missing and cannot be made: \(error)")
             }
         }
+    }
+
+    /// Writes again the records of active tasks that could not be written.
+    func writeUnwritten() {
+        for id in unwritten {
+            guard let record = tasks[id] else { unwritten.remove(id); continue }
+            if monitor.writeProgress(record) { unwritten.remove(id) } else { return }
+        }
+    }
+
+    /// Writes an active task's record now, or remembers to write it again.
+    func record(_ record: TaskRecord) {
+        if !monitor.writeProgress(record) { unwritten.insert(record.id) }
     }
 }

@@ -168,6 +168,20 @@ public enum Files {
         return currentErrno() == EAGAIN ? true : nil
     }
 
+    /// Takes a read lease on `fd` (opened read-only): true when granted (nobody has the file open
+    /// for writing), false when refused because someone has, nil when it cannot be asked (the file
+    /// has another owner and we lack CAP_LEASE; NFS). The lease goes with the descriptor's close.
+    /// The caller must ignore SIGIO, which a writer's open during the lease sends.
+    public static func takeReadLease(_ fd: CInt) -> Bool? {
+        if fcntl(fd, GADUGI_F_SETLEASE, Int32(F_RDLCK)) == 0 { return true }
+        return currentErrno() == EAGAIN ? false : nil
+    }
+
+    /// True while the read lease taken on `fd` is intact: false once a writer's open has broken it.
+    public static func holdsReadLease(_ fd: CInt) -> Bool {
+        fcntl(fd, GADUGI_F_GETLEASE) == F_RDLCK
+    }
+
     /// Opens /dev/null on any of descriptors 0–2 that is closed, so that no descriptor the
     /// coordinator opens later lands there (a child's 0–2 are replaced at spawn).
     public static func ensureStandardDescriptors() {
@@ -230,4 +244,6 @@ extension stat {
     public var isSymlink: Bool { st_mode & S_IFMT == S_IFLNK }
     /// Modification time as a `Timestamp`.
     public var modified: Timestamp { Timestamp(seconds: Int64(st_mtim.tv_sec), nanoseconds: Int64(st_mtim.tv_nsec)) }
+    /// Status change time: a rename sets it, so for a prompt in the queue it is when it got there.
+    public var changed: Timestamp { Timestamp(seconds: Int64(st_ctim.tv_sec), nanoseconds: Int64(st_ctim.tv_nsec)) }
 }

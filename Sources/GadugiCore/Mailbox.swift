@@ -4,8 +4,13 @@ import Synchronization
 /// What wakes the coordinator. Threads post these; the coordinator's one thread handles them, so
 /// all spool state stays single-threaded.
 public enum CoordinatorEvent: Sendable, Equatable {
-    /// A name in `incoming/` was closed after writing or moved in.
+    /// A name was moved into `incoming/`: its producer finished it before the rename.
     case arrived(String)
+    /// A name in `incoming/` was closed after writing: it is claimed once it has settled.
+    case written(String)
+    /// `incoming/` itself was removed or moved away; the watcher made it again and watches the new
+    /// one (the message says what happened, for the log).
+    case incomingReplaced(String)
     /// The watcher lost events (queue overflow) or restarted: look at the whole directory.
     case rescan
     /// A child of ours ended: (pid, wait status).

@@ -21,11 +21,18 @@ public final class Monitor {
         if eventsFD >= 0 { close(eventsFD) }
     }
 
-    public func writeProgress(_ record: TaskRecord) {
+    /// Writes a task's `progress.json`; false (with a rate-limited warning) when it cannot be
+    /// written, so the caller can keep the record and write it again later.
+    @discardableResult
+    public func writeProgress(_ record: TaskRecord) -> Bool {
         do {
             try Files.writeAtomically(layout.progress(record.id), record.json(layout).bytes(pretty: true) + [0x0A])
+            complaints?.resolve("progress", "task records can be written again")
+            return true
         } catch {
-            warn("cannot write progress of \(record.id): \(error)")
+            complaints?.say("progress", "cannot write progress.json of \(record.id): \(error); "
+                + "records are written again once they can be")
+            return false
         }
     }
 
@@ -58,8 +65,9 @@ public final class Monitor {
         do {
             if eventsFD < 0 { eventsFD = try Files.open(layout.events, O_WRONLY | O_CREAT | O_APPEND) }
             try Files.writeAll(eventsFD, eventBuffer, path: layout.events)
+            complaints?.resolve("events", "the event log can be appended to again")
         } catch {
-            warn("cannot append to the event log (these lines are lost; the queue is unaffected): \(error)")
+            complaints?.say("events", "cannot append to the event log (these lines are lost; the queue is unaffected): \(error)")
         }
     }
 
@@ -74,8 +82,11 @@ public final class Monitor {
             try Files.writeAtomically(layout.registry, make().bytes(pretty: true) + [0x0A])
             registryDirty = false
             lastRegistryWrite = now
+            complaints?.resolve("registry", "registry.json can be written again")
         } catch {
-            warn("cannot write the registry: \(error)")
+            // Tried again at the next interval, not at once: the cause (a full disk) lasts.
+            lastRegistryWrite = now
+            complaints?.say("registry", "cannot write the registry: \(error)")
         }
     }
 
@@ -86,5 +97,6 @@ public final class Monitor {
         (try? Files.linkStatus(layout.heartbeat(id)))??.modified
     }
 
-    public var warn: (String) -> Void = { _ in }
+    /// Where warnings about files that cannot be written go (rate-limited).
+    public var complaints: Complaints?
 }

@@ -11,6 +11,23 @@ public struct Settings: Sendable {
     public var agent: String
     public var agentSource: String
     public var maxParallel: Int
+    /// A prompt that arrives by being written in place (not renamed in) is claimed only once it
+    /// has been quiet this long, in seconds; a further write restarts the wait. 0 turns it off.
+    public var settle: Double = 1
+    /// Bytes that must be free on the spool's file system before a task is started (0: no check).
+    /// A task started on a full disk loses its output and fails; waiting costs nothing.
+    public var minFree: Int64 = 64 << 20
+    /// Keep processes an agent leaves behind in its session when it ends (for agents that start
+    /// servers on purpose). By default they are sent SIGTERM, then SIGKILL after `killGrace`.
+    public var keepProcesses = false
+    /// Seconds between SIGTERM and SIGKILL when a task's processes are stopped.
+    public var killGrace: Double = 10
+
+    public init(agent: String, agentSource: String = "the default", maxParallel: Int = 4) {
+        self.agent = agent
+        self.agentSource = agentSource
+        self.maxParallel = maxParallel
+    }
 
     public enum Failure: Error, CustomStringConvertible {
         case badConfig(String, String)
@@ -18,7 +35,9 @@ public struct Settings: Sendable {
         public var description: String {
             switch self {
             case .badConfig(let path, let why):
-                return "\(path) is not valid: \(why). Expected keys: agent (a shell command), max_parallel (a number)"
+                return "\(path) is not valid: \(why). Expected keys: agent (a shell command), max_parallel (a number), "
+                    + "settle (a duration such as 1s or 500ms), min_free (a size such as 64M, or 0), "
+                    + "keep_processes (true or false), kill_grace (a duration)"
             }
         }
     }
@@ -56,6 +75,7 @@ public struct Settings: Sendable {
                             environment: [String: String]) throws -> Settings {
         var fileAgent: String?
         var fileParallel: Int?
+        var file = Settings(agent: defaultAgent)
         if let text = try Files.readText(layout.config) {
             let node: Node?
             do { node = try Yams.compose(yaml: text) } catch {
@@ -67,6 +87,7 @@ public struct Settings: Sendable {
                     guard let v = p.int, v > 0 else { throw Failure.badConfig(layout.config, "max_parallel must be a positive number") }
                     fileParallel = v
                 }
+                try file.read(mapping, from: layout.config)
             } else if node != nil {
                 throw Failure.badConfig(layout.config, "it is not a mapping of keys to values")
             }
@@ -76,7 +97,56 @@ public struct Settings: Sendable {
         else if let a = fileAgent { (agent, source) = (a, "agent: in \(layout.relative(layout.config))") }
         else if let a = environment["GADUGI_AGENT"], !a.allSatisfy(\.isWhitespace) { (agent, source) = (a, "GADUGI_AGENT") }
         else { (agent, source) = (defaultAgent, "the default") }
-        return Settings(agent: agent, agentSource: source, maxParallel: parallelFlag ?? fileParallel ?? 4)
+        var settings = file
+        settings.agent = agent
+        settings.agentSource = source
+        settings.maxParallel = parallelFlag ?? fileParallel ?? 4
+        return settings
+    }
+
+    /// Reads the keys beyond `agent` and `max_parallel`.
+    mutating func read(_ mapping: Node.Mapping, from path: String) throws {
+        func value<T>(_ key: String, _ parse: (String) -> T?, _ expected: String) throws -> T? {
+            guard let node = mapping[key] else { return nil }
+            guard let text = node.string, let v = parse(text) else {
+                throw Failure.badConfig(path, "\(key) must be \(expected), not '\(node.string ?? "a list or mapping")'")
+            }
+            return v
+        }
+        if let v = try value("settle", Settings.duration, "a duration such as 1s, 500ms or 0") { settle = v }
+        if let v = try value("kill_grace", Settings.duration, "a duration such as 10s") { killGrace = v }
+        if let v = try value("min_free", Settings.size, "a size such as 64M, 512K, 1G or 0") { minFree = v }
+        if let v = try value("keep_processes", Settings.bool, "true or false") { keepProcesses = v }
+    }
+
+    /// `1.5`, `1.5s`, `500ms`, `2m`, `1h` → seconds; nil when malformed or negative.
+    public static func duration(_ text: String) -> Double? {
+        let t = text.trimmed(" \t")
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("", 1)]
+        for (suffix, scale) in units where t.hasSuffix(suffix) {
+            guard let n = Double(t.dropLast(suffix.count)), n >= 0, n.isFinite else { continue }
+            return n * scale
+        }
+        return nil
+    }
+
+    /// `65536`, `64K`, `64M`, `1G` (powers of 1024, `B`/`iB` accepted) → bytes; nil when malformed.
+    public static func size(_ text: String) -> Int64? {
+        var t = text.trimmed(" \t").uppercased()
+        if t.hasSuffix("IB") { t.removeLast(2) } else if t.hasSuffix("B") { t.removeLast() }
+        let scales: [Character: Double] = ["K": 1024, "M": 1_048_576, "G": 1_073_741_824, "T": 1_099_511_627_776]
+        var scale = 1.0
+        if let last = t.last, let s = scales[last] { scale = s; t.removeLast() }
+        guard let n = Double(t), n >= 0, n * scale < 9e18 else { return nil }
+        return Int64(n * scale)
+    }
+
+    static func bool(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: return nil
+        }
     }
 
     /// The shell command the wrapper evaluates. The simulated agent is this very executable, named

@@ -16,6 +16,10 @@ public struct Spool: Sendable {
         case ignored
         /// Gone before we got to it (claimed already, or removed by its producer).
         case vanished
+        /// Not finished by its producer: someone has it open for writing (`until` nil: look again
+        /// when it is closed), or it was written less than the settle time ago (`until` is when
+        /// it will have been quiet long enough). It stays in `incoming/`.
+        case busy(until: Timestamp?)
         case claimed(TaskRecord)
         /// Moved to `rejected/<name>`, with the reason beside it.
         case rejected(name: String, reason: String)
@@ -26,27 +30,65 @@ public struct Spool: Sendable {
     /// Claims `incoming/<name>`: checks it, reserves a unique id, renames it to
     /// `claimed/<id>.<ext>`. `suffixes` remembers the next free suffix per base id, so a thousand
     /// `fix-login.md` cost two `mkdir`s each (the plain id, then the next free one), not a thousand.
-    public func claim(_ name: String, suffixes: inout [String: Int], spares: SparePool? = nil) throws(SystemError) -> Intake {
+    ///
+    /// The file is taken only as its producer finished it: a read lease (`F_SETLEASE`), which the
+    /// kernel grants only while nobody has the file open for writing, is held from before the file
+    /// is read until after the rename; a writer that opens it in between breaks the lease, and the
+    /// claim is undone. `settle` (seconds) is how long the file must have been unmodified, for
+    /// prompts written in place; where no lease can be taken (another owner, NFS) it is at least
+    /// `Spool.quietWithoutLease`.
+    public func claim(_ name: String, suffixes: inout [String: Int], spares: SparePool? = nil,
+                      settle: Double = 0) throws(SystemError) -> Intake {
         guard PromptName.isCandidate(name) else { return .ignored }
         let path = layout.queue(.incoming, name)
         guard let st = try Files.linkStatus(path) else { return .vanished }
         if let why = Spool.notRegular(st) { return try rejectClaim(name, st, reason: why) }
+        let fd: CInt
+        do { fd = try Files.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) } catch {
+            return try unreadable(name, st, error)
+        }
+        defer { close(fd) }
+        let leased = Files.takeReadLease(fd)
+        if leased == false { return .busy(until: nil) }
+        let quiet = leased == nil ? max(settle, Spool.quietWithoutLease) : settle
+        if quiet > 0 {
+            let until = st.modified.adding(quiet)
+            if Timestamp.now() < until { return .busy(until: until) }
+        }
         let bytes: [UInt8]
-        do {
-            bytes = try Files.read(path, limit: Prompt.maxBytes + 1)
-        } catch {
-            switch error.errno {
-            case .noSuchFileOrDirectory: return .vanished
-            case .tooManySymbolicLinkLevels: return try rejectClaim(name, st, reason: "it is a symbolic link: gadugi never follows links in incoming/")
-            case .fileTooLarge: return try rejectClaim(name, st, reason: Prompt.Rejection.tooLarge(Int(st.st_size)).description)
-            default: return try rejectClaim(name, st, reason: "it cannot be read: \(error.errno)")
-            }
+        do { bytes = try Files.readAll(fd, path: path, limit: Prompt.maxBytes + 1) } catch {
+            return try unreadable(name, st, error)
         }
         let prompt: Prompt
         switch Prompt.check(bytes) {
         case .success(let p): prompt = p
         case .failure(let why): return try rejectClaim(name, st, reason: why.description)
         }
+        let intake = try reserveAndRename(name, st: st, prompt: prompt, suffixes: &suffixes, spares: spares)
+        guard case .claimed(let record) = intake, leased == true, !Files.holdsReadLease(fd) else { return intake }
+        // A writer opened the file between the check and the rename (it waits for our lease):
+        // what it writes would reach the agent. Put the prompt back to be claimed once it is closed.
+        return undoClaim(record, name: name, spares: spares) ? .busy(until: nil) : intake
+    }
+
+    /// Where no lease can be taken, a file is claimed once it has not been modified for this long.
+    public static let quietWithoutLease = 2.0
+
+    private func unreadable(_ name: String, _ st: stat, _ error: SystemError) throws(SystemError) -> Intake {
+        switch error.errno {
+        case .noSuchFileOrDirectory: return .vanished
+        case .tooManySymbolicLinkLevels: return try rejectClaim(name, st, reason: "it is a symbolic link: gadugi never follows links in incoming/")
+        case .fileTooLarge: return try rejectClaim(name, st, reason: Prompt.Rejection.tooLarge(Int(st.st_size)).description)
+        case .tooManyOpenFiles, .noMemory, .interrupted: throw error
+        default: return try rejectClaim(name, st, reason: "it cannot be read: \(error.errno)")
+        }
+    }
+
+    /// Reserves an id (the one `submit` reserved for this file, else the first free one) and
+    /// renames the file into `claimed/`.
+    private func reserveAndRename(_ name: String, st: stat, prompt: Prompt, suffixes: inout [String: Int],
+                                  spares: SparePool?) throws(SystemError) -> Intake {
+        let path = layout.queue(.incoming, name)
         let ext = PromptName.extension(of: name) ?? "md"
         let base = TaskID.base(forFileName: name)
         // A file `submit` queued is named after the id it reserved: take that id when the marker
@@ -74,6 +116,16 @@ public struct Spool: Sendable {
             if fromSubmit { try? Files.remove(layout.submitted(id)) }
             return .claimed(Spool.claimedRecord(id, ext: ext, prompt: prompt, name: name, st: st))
         }
+    }
+
+    /// Moves a just-claimed prompt back to `incoming/<name>` and frees its id's folder. False when
+    /// the name there is taken again (the claim then stands; the writer was too late anyway).
+    private func undoClaim(_ record: TaskRecord, name: String, spares: SparePool?) -> Bool {
+        do { try Files.renameNoReplace(layout.queue(.claimed, record.fileName), layout.queue(.incoming, name)) } catch {
+            return false
+        }
+        Spool.release(layout.taskDirectory(record.id), to: spares)
+        return true
     }
 
     private func claimReserved(_ path: String, id: String, ext: String, prompt: Prompt, name: String,

@@ -10,13 +10,17 @@ import Glibc
 public final class Supervisor: Sendable {
     /// The wrapper. `$1` is the agent command; descriptor 3 is the locked task folder (the task's
     /// lock). The agent runs in a subshell without descriptor 3 (so a daemon it leaves behind
-    /// cannot keep the task "running"), with stdin from the prompt and output appended to the log. The status goes to `outcome`; when the
-    /// shell exits the kernel drops the lock. It exits with the agent's status too, so a coordinator
-    /// that reaps it need not read the file. No user data is ever in this string.
+    /// cannot keep the task "running"), with stdin from the prompt and output appended to the log.
+    /// The status goes to `outcome`. Then, unless `$2` is `keep`, what the agent left running in
+    /// the task's process group gets SIGTERM (the wrapper ignores it); the coordinator waits for
+    /// them before the slot is reused. When the shell exits the kernel drops the lock. It exits
+    /// with the agent's status too, so a coordinator that reaps it need not read the file. No user
+    /// data is ever in this string.
     public static let wrapper = """
         ( exec 3>&-; eval "$1" ) <"$GADUGI_PROMPT_FILE" >>"$GADUGI_LOG_FILE" 2>&1
         s=$?
         echo $s >"$GADUGI_OUTCOME_FILE"
+        [ "$2" = keep ] || { trap '' TERM; kill -TERM 0; } 2>/dev/null
         exit $s
         """
 
@@ -50,7 +54,8 @@ public final class Supervisor: Sendable {
 
     /// Spawns the wrapper for one task in a session of its own. `lockFD` (the task folder) must be locked;
     /// the child gets it as descriptor 3 and every other descriptor above 2 is closed.
-    public func spawn(agent: String, environment: [String], lockFD: CInt, directory: String) throws(SystemError) -> pid_t {
+    public func spawn(agent: String, environment: [String], lockFD: CInt, directory: String,
+                      keepProcesses: Bool = false) throws(SystemError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
         posix_spawn_file_actions_init(&actions)
@@ -74,7 +79,7 @@ public final class Supervisor: Sendable {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | GADUGI_POSIX_SPAWN_SETSID)
 
-        let argv = ["/bin/sh", "-c", Supervisor.wrapper, "gadugi-task", agent]
+        let argv = ["/bin/sh", "-c", Supervisor.wrapper, "gadugi-task", agent, keepProcesses ? "keep" : "stop"]
         var pid: pid_t = 0
         let rc = withCStrings(argv) { cargv in
             withCStrings(environment) { cenv in
@@ -88,7 +93,10 @@ public final class Supervisor: Sendable {
 
     /// Reaps every child of this process on a thread of its own and hands (pid, wait status) to
     /// `onExit`. It owns `waitpid(-1)`: nothing else in the coordinator may wait for children.
+    /// Orphans a task leaves behind are re-parented to this process (a subreaper), so that they are
+    /// reaped here too rather than lingering as zombies that still count as members of the task.
     public func startReaper(_ onExit: @escaping @Sendable (pid_t, Int32) -> Void) {
+        _ = gadugi_become_subreaper()
         let wake = wakeReaper
         let thread = Thread {
             while true {

@@ -29,6 +29,12 @@ public final class Watcher: Sendable {
         self.mailbox = mailbox
     }
 
+    /// What the watch asks for: prompts closed after writing or moved in, and the folder itself
+    /// going away (removed, or moved aside and maybe replaced), which would otherwise end the
+    /// watch without a word.
+    static let mask = Int32(bitPattern: UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO)
+        | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF))
+
     /// Adds the watch (before returning, so a scan that follows misses nothing), then reads events
     /// on its own thread for the life of the process.
     public func start() throws(Failure) {
@@ -42,21 +48,20 @@ public final class Watcher: Sendable {
                 added.signal()
                 return
             }
-            let mask = Int32(bitPattern: UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO))
-            if inotifytools_watch_file(directory, mask) == 0 {
+            if inotifytools_watch_file(directory, Watcher.mask) == 0 {
                 result.withLock { $0 = .watch(directory, inotifytools_error()) }
                 added.signal()
                 return
             }
             added.signal()
-            Watcher.readEvents(mailbox)
+            Watcher.readEvents(directory, mailbox)
         }
         thread.start()
         added.wait()
         if let failure = result.withLock({ $0 }) { throw failure }
     }
 
-    private static func readEvents(_ mailbox: Mailbox) {
+    private static func readEvents(_ directory: String, _ mailbox: Mailbox) {
         while true {
             guard let event = inotifytools_next_event(-1) else {
                 let error = inotifytools_error()
@@ -64,15 +69,49 @@ public final class Watcher: Sendable {
                 mailbox.post(.watcherFailed("inotify read failed (errno \(error)); relying on rescans"))
                 return
             }
-            if event.pointee.mask & UInt32(IN_Q_OVERFLOW) != 0 {
+            let mask = event.pointee.mask
+            if mask & UInt32(IN_Q_OVERFLOW) != 0 {
                 mailbox.post(.rescan)
+                continue
+            }
+            if mask & (UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)) != 0 {
+                let removed = mask & UInt32(IN_DELETE_SELF) != 0
+                // A removed folder's watch is gone already; a moved one's would follow it.
+                if !removed { inotifytools_remove_watch_by_wd(event.pointee.wd) }
+                let how = removed ? "removed" : "moved away"
+                rewatch(directory, mailbox, how)
                 continue
             }
             guard event.pointee.len > 0 else { continue }
             // The name is a flexible array member that Swift does not import.
             let namePointer = UnsafeRawPointer(event).advanced(by: MemoryLayout<inotify_event>.size)
                 .assumingMemoryBound(to: CChar.self)
-            mailbox.post(.arrived(String(cString: namePointer)))
+            let name = String(cString: namePointer)
+            mailbox.post(mask & UInt32(IN_MOVED_TO) != 0 ? .arrived(name) : .written(name))
+        }
+    }
+
+    /// Makes the folder again if it is gone and watches it (the new one, if it was replaced), then
+    /// asks for a rescan: files may have arrived in between. Tries twice a second until it works.
+    private static func rewatch(_ directory: String, _ mailbox: Mailbox, _ how: String) {
+        var said = false
+        while true {
+            // Only the folder itself is made again: if its parent went too, the spool was removed
+            // and is not ours to rebuild from here.
+            let existed = (try? Files.isDirectory(directory)) == true
+            if existed || (try? Files.makeDirectory(directory)) == true,
+               inotifytools_watch_file(directory, mask) != 0 {
+                mailbox.post(.incomingReplaced("\(directory) was \(how); "
+                    + (existed ? "watching the one now there" : "made it again and watching it")))
+                mailbox.post(.rescan)
+                return
+            }
+            if !said {
+                mailbox.post(.watcherFailed("\(directory) was \(how) and cannot be made or watched again "
+                    + "(errno \(inotifytools_error())); trying twice a second"))
+                said = true
+            }
+            usleep(500_000)
         }
     }
 }

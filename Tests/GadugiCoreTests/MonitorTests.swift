@@ -5,13 +5,14 @@ import SystemPackage
 
 final class MonitorTests: SpoolTestCase {
     var monitor: Monitor!
-    var warnings: [String] = []
+    var log = CapturedLog()
+    var warnings: [String] { log.messages }
 
     override func setUpWithError() throws {
         try super.setUpWithError()
         monitor = Monitor(layout: layout)
-        warnings = []
-        monitor.warn = { [unowned self] in self.warnings.append($0) }
+        log = CapturedLog()
+        monitor.complaints = Complaints(logger: log.logger)
     }
 
     override func tearDownWithError() throws {

@@ -190,3 +190,31 @@ func describeWaitStatus(_ status: Int32?) -> String {
     if status & 0x7f == 0 { return "exit \((status >> 8) & 0xff)" }
     return "killed by signal \(status & 0x7f)"
 }
+
+import Logging
+import Synchronization
+
+/// A logger whose messages the test can read back (no output).
+final class CapturedLog: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    var messages: [String] { lines.withLock { $0 } }
+
+    var logger: Logger {
+        Logger(label: "test") { _ in Handler(log: self) }
+    }
+
+    struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+                 file: String, function: String, line: UInt) {
+            log.lines.withLock { $0.append("\(level) \(message)") }
+        }
+    }
+}

@@ -30,11 +30,30 @@ final class WatcherTests: SpoolTestCase {
         // Created elsewhere in the spool: not reported.
         try write(layout.queue(.claimed, "other.md"), "z")
 
-        let got = take(box) { $0.contains(.arrived("written.md")) && $0.contains(.arrived("moved.md")) }
-        XCTAssertTrue(got.contains(.arrived("written.md")), "\(got)")
+        let got = take(box) { $0.contains(.written("written.md")) && $0.contains(.arrived("moved.md")) }
+        XCTAssertTrue(got.contains(.written("written.md")), "a file closed after writing is reported as written: \(got)")
         XCTAssertTrue(got.contains(.arrived("moved.md")), "\(got)")
-        XCTAssertFalse(got.contains(.arrived("other.md")), "\(got)")
+        XCTAssertFalse(got.contains(.arrived("other.md")) || got.contains(.written("other.md")), "\(got)")
         XCTAssertFalse(got.contains(.arrived("t1")), "\(got)")
+
+        // incoming/ removed: noticed, made again, watched again.
+        for name in try Files.list(layout.queue(.incoming)) { try Files.remove(incoming(name)) }
+        try Files.removeDirectory(layout.queue(.incoming))
+        let replaced = take(box) { events in events.contains { if case .incomingReplaced = $0 { true } else { false } } }
+        XCTAssertTrue(replaced.contains(.rescan), "a rescan follows, for files dropped meanwhile: \(replaced)")
+        XCTAssertTrue(try Files.isDirectory(layout.queue(.incoming)), "incoming/ was made again")
+        try write(layout.queue(.tmp, "t2"), "y")
+        try Files.renameNoReplace(layout.queue(.tmp, "t2"), incoming("after.md"))
+        let after = take(box) { $0.contains(.arrived("after.md")) }
+        XCTAssertTrue(after.contains(.arrived("after.md")), "the new incoming/ is watched: \(after)")
+
+        // Moved aside and replaced by another folder: the new one is watched.
+        try Files.renameNoReplace(layout.queue(.incoming), layout.queue(.tmp, "old-incoming"))
+        _ = take(box) { events in events.contains { if case .incomingReplaced = $0 { true } else { false } } }
+        try write(layout.queue(.tmp, "t3"), "y")
+        try Files.renameNoReplace(layout.queue(.tmp, "t3"), incoming("third.md"))
+        let third = take(box) { $0.contains(.arrived("third.md")) }
+        XCTAssertTrue(third.contains(.arrived("third.md")), "\(third)")
     }
 
     func testAMissingDirectoryFailsToStart() {

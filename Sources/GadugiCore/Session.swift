@@ -1,0 +1,50 @@
+import Glibc
+
+/// The processes of a task's session. Each task's process (`/bin/sh`, the wrapper) is started with
+/// `setsid`, so its pid is the session id and process group id of everything its agent starts,
+/// unless a process leaves with `setsid` of its own. A task's slot is not given to another task
+/// while any of them lives.
+public enum Session {
+    /// Cheap first look: whether any process is in the process group `sid` (one system call).
+    /// A false positive (a recycled pid leading a group of its own) is sorted out by `members`.
+    public static func mayHaveMembers(_ sid: pid_t) -> Bool {
+        sid > 1 && (kill(-sid, 0) == 0 || currentErrno() == EPERM)
+    }
+
+    /// The live (not zombie) processes whose session id is `sid`, read from /proc. Empty when the
+    /// session leader itself is alive: our wrapper has ended when this is asked, so a live process
+    /// with that pid is a newer one that reused it, and its session is not ours.
+    public static func members(_ sid: pid_t) -> [pid_t] {
+        guard sid > 1, !Files.exists("/proc/\(sid)") || isZombie(sid) else { return [] }
+        var found: [pid_t] = []
+        for name in (try? Files.list("/proc")) ?? [] {
+            guard let pid = pid_t(name), pid != sid, let stat = Session.stat(pid),
+                  stat.session == sid, stat.state != "Z", stat.state != "X" else { continue }
+            found.append(pid)
+        }
+        return found
+    }
+
+    /// Sends `sig` to every member; returns how many there were.
+    @discardableResult
+    public static func signal(_ sid: pid_t, _ sig: Int32) -> Int {
+        let pids = members(sid)
+        for pid in pids { kill(pid, sig) }
+        return pids.count
+    }
+
+    static func isZombie(_ pid: pid_t) -> Bool {
+        Session.stat(pid).map { $0.state == "Z" || $0.state == "X" } ?? true
+    }
+
+    /// State and session id from `/proc/<pid>/stat` (fields 3 and 6). The command name (field 2)
+    /// may hold spaces and parentheses, so the fields are counted after its last `)`.
+    static func stat(_ pid: pid_t) -> (state: Character, session: pid_t)? {
+        guard let bytes = try? Files.read("/proc/\(pid)/stat", limit: 4096) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 3, let state = fields[0].first, let session = pid_t(fields[3]) else { return nil }
+        return (state, session)
+    }
+}
