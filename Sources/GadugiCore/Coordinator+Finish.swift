@@ -139,7 +139,7 @@ extension Coordinator {
             record.message = report.message ?? record.message
         }
         if let beat { record.lastHeartbeat = beat }
-        if write { monitor.writeProgress(record) }
+        if write { self.record(record) }
         return true
     }
 }

@@ -367,4 +367,55 @@ final class SupervisorTests: SpoolTestCase {
         XCTAssertEqual(o.exitCode, 0)
         XCTAssertNil(o.signal)
     }
+
+    // MARK: what a task leaves behind
+
+    /// A pid the agent wrote to `file` in the root.
+    func pidFrom(_ file: String) -> pid_t? {
+        text(root + "/" + file).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    func testTheWrapperStopsWhatTheAgentLeftRunning() throws {
+        let status = try run("sleep 300 & echo $! > leftover")
+        XCTAssertEqual(status.map(describeWaitStatus), "exit 0")
+        let leftover = try XCTUnwrap(pidFrom("leftover"))
+        XCTAssertTrue(eventually { Session.isZombie(leftover) }, "the background sleep was sent SIGTERM when the agent ended")
+    }
+
+    func testKeepProcessesLeavesThemRunning() throws {
+        let fd = try Files.open(prompt, O_RDONLY | O_NOFOLLOW)
+        let pid = try Supervisor().spawn(agent: "sleep 300 & echo $! > leftover", environment: environment(prompt: prompt),
+                                         lockFD: fd, directory: root, keepProcesses: true)
+        close(fd)
+        spawned.append(pid)
+        XCTAssertEqual(waitForChild(pid).map(describeWaitStatus), "exit 0")
+        let leftover = try XCTUnwrap(pidFrom("leftover"))
+        defer { kill(leftover, SIGKILL) }
+        Thread.sleep(forTimeInterval: 0.2)
+        XCTAssertFalse(Session.isZombie(leftover), "kept: still running")
+        XCTAssertEqual(Session.members(pid), [leftover], "it is the one member left in the task's session")
+    }
+
+    func testTheSessionOfAKilledTaskProcessIsFoundAndStopped() throws {
+        let pid = try spawn("sleep 300 & echo $! > leftover; " + handshakeAgent)
+        guard waitUntilStarted() else { return }
+        XCTAssertTrue(Session.mayHaveMembers(pid))
+        XCTAssertEqual(kill(pid, SIGKILL), 0)
+        XCTAssertEqual(waitForChild(pid).map(describeWaitStatus), "killed by signal 9")
+        let leftover = try XCTUnwrap(pidFrom("leftover"))
+        XCTAssertTrue(Session.mayHaveMembers(pid), "the agent outlives its killed wrapper")
+        let members = Session.members(pid)
+        XCTAssertTrue(members.contains(leftover), "\(members) holds the agent's background sleep \(leftover)")
+        XCTAssertGreaterThanOrEqual(Session.signal(pid, SIGKILL), 2, "the agent's subshell and its sleep")
+        XCTAssertTrue(eventually { Session.members(pid).isEmpty }, "\(Session.members(pid))")
+    }
+
+    func testMembersOfALiveLeaderAreNotOurs() throws {
+        // A live process whose pid is the session id is not our (ended) wrapper: nothing is reported.
+        let pid = try spawn(handshakeAgent)
+        guard waitUntilStarted() else { return }
+        XCTAssertEqual(Session.members(pid), [], "its leader lives: a recycled pid would look like this")
+        try release()
+        _ = waitForChild(pid)
+    }
 }
