@@ -245,12 +245,53 @@ public struct Spool: Sendable {
 
     // MARK: producers
 
-    /// Delivers a copy of `source` Maildir-style: write into `tmp/`, fsync, reserve an id, rename
-    /// into `incoming/<id>.<ext>`. The caller fsyncs `incoming/` once after a batch.
+    /// Why `submit` refuses a file: it queues nothing the coordinator would reject.
+    public enum SubmitError: Error, Equatable, CustomStringConvertible {
+        case missing
+        /// Not a regular file (after following links): the reason a `.reason` file would hold.
+        case notRegular(String)
+        /// The content is not a usable prompt.
+        case rejected(Prompt.Rejection)
+        /// Reading the file or writing into the queue failed.
+        case system(SystemError)
+
+        public var description: String {
+            switch self {
+            case .missing: return "no such file"
+            case .notRegular(let why): return why
+            case .rejected(let why): return why.description
+            case .system(let error): return error.description
+            }
+        }
+    }
+
+    /// Reads `source` (following links) and checks it by the coordinator's rules: a regular file,
+    /// at most `Prompt.maxBytes`, and `Prompt.check`. Returns its bytes.
+    public static func checkedSubmission(_ source: String) throws(SubmitError) -> [UInt8] {
+        var st = stat()
+        guard stat(source, &st) == 0 else {
+            let error = SystemError.last("stat", source)
+            throw error.errno == .noSuchFileOrDirectory || error.errno == .notDirectory ? .missing : .system(error)
+        }
+        if let why = notRegular(st) { throw .notRegular(why) }
+        let bytes: [UInt8]
+        do { bytes = try Files.read(source, limit: Prompt.maxBytes + 1, followLinks: true) } catch {
+            if error.errno == .fileTooLarge { throw .rejected(.tooLarge(Int(st.st_size))) }
+            throw .system(error)
+        }
+        if case .failure(let why) = Prompt.check(bytes) { throw .rejected(why) }
+        return bytes
+    }
+
+    /// Delivers a copy of `source` Maildir-style: check it, write into `tmp/`, fsync, reserve an
+    /// id, rename into `incoming/<id>.<ext>`. The caller fsyncs `incoming/` once after a batch.
     /// Returns the task id the coordinator will use for it.
-    public func submit(_ source: String) throws(SystemError) -> String {
-        let bytes = try Files.read(source, limit: Prompt.maxBytes + 1, followLinks: true)
-        let sourceName = Files.split(source).1
+    public func submit(_ source: String) throws(SubmitError) -> String {
+        let bytes = try Spool.checkedSubmission(source)
+        do { return try deliver(bytes, sourceName: Files.split(source).1) } catch { throw .system(error) }
+    }
+
+    private func deliver(_ bytes: [UInt8], sourceName: String) throws(SystemError) -> String {
         let ext = Spool.queuedExtension(of: sourceName)
         let tmp = layout.queue(.tmp, "\(Timestamp.now().seconds).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         let fd = try Files.open(tmp, O_WRONLY | O_CREAT | O_EXCL)

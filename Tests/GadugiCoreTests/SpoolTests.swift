@@ -501,8 +501,68 @@ final class SpoolTests: SpoolTestCase {
         XCTAssertEqual(names(layout.queue(.tmp)), [])
     }
 
+    /// The error `submit` throws for `source`, failing the test if it queues it.
+    func submitError(_ source: String, file: StaticString = #filePath, line: UInt = #line) -> Spool.SubmitError? {
+        do {
+            let id = try spool.submit(source)
+            XCTFail("expected \(source) to be refused, got id \(id)", file: file, line: line)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func testSubmitRefusesWhatTheCoordinatorWouldRejectWithTheSameReason() throws {
+        let cases: [(String, String, Prompt.Rejection)] = [
+            ("empty.md", "", .empty),
+            ("blank.md", "  \n", .empty),
+            ("fm.md", "---\nname: x\nno closing line\n", .badFrontMatter("no closing --- line")),
+            ("name.md", "---\nname: " + String(repeating: "n", count: 300) + "\n---\nBody\n",
+             .frontMatterValueTooLong(key: "name", bytes: 300, limit: Prompt.Limits.nameBytes)),
+        ]
+        for (name, content, rejection) in cases {
+            let source = try makeSource(name, content)
+            XCTAssertEqual(submitError(source), .rejected(rejection), name)
+            XCTAssertEqual(submitError(source)?.description, rejection.description, "the .reason text")
+            // The coordinator says the same of the same bytes.
+            try write(incoming(name), content)
+            XCTAssertEqual(try rejected(name)?.1, rejection.description, name)
+        }
+        XCTAssertEqual(names(layout.queue(.tmp)), [])
+        XCTAssertEqual(names(layout.queue(.incoming)), [])
+        XCTAssertEqual(names(layout.tasks), [], "no id reserved")
+    }
+
+    func testSubmitRefusesBinaryAndOversizedFiles() throws {
+        let binary = root + "/bin.md"
+        try write(binary, [0x61, 0x00, 0x62])
+        XCTAssertEqual(submitError(binary), .rejected(.binary))
+        let huge = root + "/huge.md"
+        try write(huge, [UInt8](repeating: 0x61, count: Prompt.maxBytes + 10))
+        XCTAssertEqual(submitError(huge), .rejected(.tooLarge(Prompt.maxBytes + 10)))
+    }
+
+    func testSubmitRefusesADirectoryAndAFifo() throws {
+        let dir = root + "/dir.md"
+        XCTAssertEqual(mkdir(dir, 0o755), 0)
+        XCTAssertEqual(submitError(dir)?.description, "it is a directory, not a prompt file")
+        let fifo = root + "/pipe.md"
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        guard case .notRegular(let why)? = submitError(fifo) else { return XCTFail("a fifo is not a prompt") }
+        XCTAssertTrue(why.contains("not a regular file"), why)
+        XCTAssertEqual(names(layout.queue(.incoming)), [])
+    }
+
+    func testSubmitAcceptsAByteOrderMarkAndKeepsIt() throws {
+        let source = root + "/bom.md"
+        let content: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("---\nname: B\n---\nBody\n".utf8)
+        try write(source, content)
+        let id = try spool.submit(source)
+        XCTAssertEqual(bytes(incoming("\(id).md")), content, "the file is never changed")
+    }
+
     func testSubmitOfAMissingSourceFailsAndLeavesNothing() {
-        assertSystemError(.noSuchFileOrDirectory) { _ = try spool.submit(root + "/nope.md") }
+        XCTAssertEqual(submitError(root + "/nope.md"), .missing)
         XCTAssertEqual(names(layout.queue(.tmp)), [])
         XCTAssertEqual(names(layout.queue(.incoming)), [])
         XCTAssertEqual(names(layout.tasks), [])
