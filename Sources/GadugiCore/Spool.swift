@@ -198,31 +198,80 @@ public struct Spool: Sendable {
 
     // MARK: reject
 
+    /// How many names `reject` tries in `rejected/` before it gives up (and the file stays in
+    /// `incoming/`): a bound, so a full `rejected/` costs an error, never an endless loop.
+    static let maxRejectedSuffix = 10_000
+
     /// Moves `incoming/<name>` to `rejected/<name>` (or `<stem>-2.<ext>`, ...) and writes
-    /// `<that>.reason`.
+    /// `<that>.reason`: one line, the original name and the reason, escaped so that neither can
+    /// break the line or carry terminal escapes. A name too long to have `.reason` appended
+    /// (NAME_MAX) is shortened first.
     public func reject(_ name: String, reason: String) throws(SystemError) -> Intake {
         let from = layout.queue(.incoming, name)
-        let stem = PromptName.stem(of: name)
-        let ext = PromptName.extension(of: name).map { "." + $0 } ?? ""
-        var n = 1
-        while true {
-            let target = n == 1 ? name : "\(stem)-\(n)\(ext)"
+        for n in 1...Spool.maxRejectedSuffix {
+            let target = Spool.rejectedName(name, n)
             do {
                 try Files.renameNoReplace(from, layout.queue(.rejected, target))
             } catch {
-                if error.errno == .fileExists { n += 1; continue }
+                if error.errno == .fileExists { continue }
                 if error.errno == .noSuchFileOrDirectory { return .vanished }
                 throw error
             }
-            let printable = name.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
-            let line = "\(printable): \(reason)\n"
+            let line = "\(name.escapedForTerminal): \(reason.escapedForTerminal)\n"
             do {
-                try Files.writeAtomically(layout.queue(.rejected, target + ".reason"), Array(line.utf8))
+                try writeReason(target + ".reason", line)
             } catch {
                 return .rejected(name: target, reason: reason + " (and its .reason file could not be written: \(error))")
             }
             return .rejected(name: target, reason: reason)
         }
+        throw SystemError("reject (\(Spool.maxRejectedSuffix) names taken in queue/rejected/: clear it out)", from, .fileExists)
+    }
+
+    /// Publishes `rejected/<reasonName>` through a short temporary dotfile and a rename: the
+    /// `.<name>.tmp.<pid>` of `Files.writeAtomically` would pass NAME_MAX for the longest names.
+    private func writeReason(_ reasonName: String, _ line: String) throws(SystemError) {
+        let tmp = layout.queue(.rejected, ".reason.\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        let fd = try Files.open(tmp, O_WRONLY | O_CREAT | O_EXCL)
+        do throws(SystemError) {
+            try Files.writeAll(fd, Array(line.utf8), path: tmp)
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        close(fd)
+        let path = layout.queue(.rejected, reasonName)
+        if rename(tmp, path) != 0 {
+            let error = SystemError.last("rename to \(path) from", tmp)
+            unlink(tmp)
+            throw error
+        }
+    }
+
+    /// The `n`th name tried in `rejected/` for `name`: the name itself, then `<stem>-<n>.<ext>`,
+    /// with the stem cut (at a character boundary, extension kept) so that the name plus
+    /// `.reason` fits in NAME_MAX bytes.
+    static func rejectedName(_ name: String, _ n: Int) -> String {
+        let limit = Int(NAME_MAX) - ".reason".utf8.count
+        if n == 1 && name.utf8.count <= limit { return name }
+        let suffix = n == 1 ? "" : "-\(n)"
+        var ext = PromptName.extension(of: name).map { "." + $0 } ?? ""
+        if ext.utf8.count > limit / 2 { ext = "" }   // no real extension: cut the whole name
+        let stem = ext.isEmpty ? name : PromptName.stem(of: name)
+        return prefix(stem, bytes: limit - suffix.utf8.count - ext.utf8.count) + suffix + ext
+    }
+
+    /// The longest prefix of `text` of at most `bytes` UTF-8 bytes that ends on a scalar boundary.
+    static func prefix(_ text: String, bytes: Int) -> String {
+        var used = 0
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            used += UTF8.width(scalar)
+            if used > bytes { break }
+            out.append(scalar)
+        }
+        return String(out)
     }
 
     // MARK: start, finish, requeue
@@ -248,12 +297,53 @@ public struct Spool: Sendable {
 
     // MARK: producers
 
-    /// Delivers a copy of `source` Maildir-style: write into `tmp/`, fsync, reserve an id, rename
-    /// into `incoming/<id>.<ext>`. The caller fsyncs `incoming/` once after a batch.
+    /// Why `submit` refuses a file: it queues nothing the coordinator would reject.
+    public enum SubmitError: Error, Equatable, CustomStringConvertible {
+        case missing
+        /// Not a regular file (after following links): the reason a `.reason` file would hold.
+        case notRegular(String)
+        /// The content is not a usable prompt.
+        case rejected(Prompt.Rejection)
+        /// Reading the file or writing into the queue failed.
+        case system(SystemError)
+
+        public var description: String {
+            switch self {
+            case .missing: return "no such file"
+            case .notRegular(let why): return why
+            case .rejected(let why): return why.description
+            case .system(let error): return error.description
+            }
+        }
+    }
+
+    /// Reads `source` (following links) and checks it by the coordinator's rules: a regular file,
+    /// at most `Prompt.maxBytes`, and `Prompt.check`. Returns its bytes.
+    public static func checkedSubmission(_ source: String) throws(SubmitError) -> [UInt8] {
+        var st = stat()
+        guard stat(source, &st) == 0 else {
+            let error = SystemError.last("stat", source)
+            throw error.errno == .noSuchFileOrDirectory || error.errno == .notDirectory ? .missing : .system(error)
+        }
+        if let why = notRegular(st) { throw .notRegular(why) }
+        let bytes: [UInt8]
+        do { bytes = try Files.read(source, limit: Prompt.maxBytes + 1, followLinks: true) } catch {
+            if error.errno == .fileTooLarge { throw .rejected(.tooLarge(Int(st.st_size))) }
+            throw .system(error)
+        }
+        if case .failure(let why) = Prompt.check(bytes) { throw .rejected(why) }
+        return bytes
+    }
+
+    /// Delivers a copy of `source` Maildir-style: check it, write into `tmp/`, fsync, reserve an
+    /// id, rename into `incoming/<id>.<ext>`. The caller fsyncs `incoming/` once after a batch.
     /// Returns the task id the coordinator will use for it.
-    public func submit(_ source: String) throws(SystemError) -> String {
-        let bytes = try Files.read(source, limit: Prompt.maxBytes + 1, followLinks: true)
-        let sourceName = Files.split(source).1
+    public func submit(_ source: String) throws(SubmitError) -> String {
+        let bytes = try Spool.checkedSubmission(source)
+        do { return try deliver(bytes, sourceName: Files.split(source).1) } catch { throw .system(error) }
+    }
+
+    private func deliver(_ bytes: [UInt8], sourceName: String) throws(SystemError) -> String {
         let ext = Spool.queuedExtension(of: sourceName)
         let tmp = layout.queue(.tmp, "\(Timestamp.now().seconds).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         let fd = try Files.open(tmp, O_WRONLY | O_CREAT | O_EXCL)

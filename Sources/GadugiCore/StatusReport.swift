@@ -2,21 +2,35 @@ import Foundation
 
 /// A snapshot of a spool for `gadugi status`, read from the files alone (no coordinator needed).
 /// Counts come from the queue directories, which are the truth; details from `progress.json`.
+/// A file in `running/` whose task has ended but is not yet committed (its folder unlocked, its
+/// `outcome` written) counts as done or failed: status never shows more running than run.
 public struct StatusReport {
+    /// One task as status shows it.
+    public struct Row {
+        public var record: TaskRecord
+        public var elapsed: Double?
+        public var heartbeatAge: Double?
+        /// Where the prompt file is; `running/` for a finished task not yet committed.
+        public var queue: Layout.Queue
+    }
+
     public let layout: Layout
     public let counts: [(String, Int)]
     public let coordinator: JSON
-    public let tasks: [(record: TaskRecord, elapsed: Double?, heartbeatAge: Double?)]
+    public let tasks: [Row]
 
     public init(layout: Layout, includeFinished: Bool) {
         self.layout = layout
+        let now = Timestamp.now().asDouble
+        let inRunning = StatusReport.rows(in: .running, layout, now: now)
+        let uncommitted = inRunning.filter { $0.record.state != .running }
         let notReason: (String) -> Bool = { !$0.hasPrefix(".") && !$0.hasSuffix(".reason") }
         counts = [
             ("queued", Files.count(layout.queue(.incoming)) { PromptName.isCandidate($0) }),
             ("claimed", Files.count(layout.queue(.claimed))),
-            ("running", Files.count(layout.queue(.running))),
-            ("done", Files.count(layout.queue(.done))),
-            ("failed", Files.count(layout.queue(.failed))),
+            ("running", inRunning.count - uncommitted.count),
+            ("done", Files.count(layout.queue(.done)) + uncommitted.filter { $0.record.state == .done }.count),
+            ("failed", Files.count(layout.queue(.failed)) + uncommitted.filter { $0.record.state == .failed }.count),
             ("rejected", Files.count(layout.queue(.rejected), where: notReason)),
         ]
         if CoordinatorLock.isHeld(layout), let bytes = try? Files.read(layout.registry),
@@ -25,25 +39,44 @@ public struct StatusReport {
         } else {
             coordinator = .null
         }
-        var queues: [Layout.Queue] = [.running, .claimed]
-        if includeFinished { queues += [.failed, .done] }
-        let now = Timestamp.now().asDouble
-        var rows: [(TaskRecord, Double?, Double?)] = []
-        for q in queues {
-            let names = ((try? Files.list(layout.queue(q))) ?? []).filter { !$0.hasPrefix(".") }.sorted()
-            for name in names {
-                let id = PromptName.stem(of: name)
-                var record = TaskRecord.load(layout, id: id)
-                    ?? TaskRecord(id: id, ext: PromptName.extension(of: name) ?? "md", name: name, state: .claimed)
-                record.state = StatusReport.state(of: q)
-                let start = record.startedAt ?? record.claimedAt
-                let end = record.finishedAt?.asDouble ?? now
-                let elapsed = start.map { end - $0.asDouble }
-                let beat = q == .running ? (try? Files.linkStatus(layout.heartbeat(id)))??.modified : nil
-                rows.append((record, elapsed, beat.map { now - $0.asDouble }))
-            }
+        var rows = inRunning.filter { $0.record.state == .running } + StatusReport.rows(in: .claimed, layout, now: now)
+        if includeFinished {
+            rows += uncommitted + StatusReport.rows(in: .failed, layout, now: now) + StatusReport.rows(in: .done, layout, now: now)
         }
         tasks = rows
+    }
+
+    /// The rows of one queue directory, in name order, with their state; for `running/`, the
+    /// state the task's lock and outcome say.
+    static func rows(in queue: Layout.Queue, _ layout: Layout, now: Double) -> [Row] {
+        let names = ((try? Files.list(layout.queue(queue))) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        return names.map { name in
+            let id = PromptName.stem(of: name)
+            var record = TaskRecord.load(layout, id: id)
+                ?? TaskRecord(id: id, ext: PromptName.extension(of: name) ?? "md", name: name, state: .claimed)
+            record.state = StatusReport.state(of: queue)
+            if queue == .running, let outcome = StatusReport.uncommittedOutcome(layout, id: id) {
+                record.state = outcome.succeeded ? .done : .failed
+                record.exitCode = outcome.exitCode
+                record.signal = outcome.signal
+                record.finishedAt = max(outcome.finishedAt, record.startedAt ?? outcome.finishedAt)
+            }
+            let start = record.startedAt ?? record.claimedAt
+            let end = record.finishedAt?.asDouble ?? now
+            let beat = record.state == .running ? (try? Files.linkStatus(layout.heartbeat(id)))??.modified : nil
+            return Row(record: record, elapsed: start.map { end - $0.asDouble },
+                       heartbeatAge: beat.map { now - $0.asDouble }, queue: queue)
+        }
+    }
+
+    /// The outcome of a task in `running/` that has ended but is not committed yet: its folder is
+    /// not locked and `outcome` holds a status (spool-layout.md, "finished, not yet committed").
+    /// Nil while the lock is held or cannot be read, and when the process died without an outcome
+    /// (the coordinator is about to finish it as failed; until then it is running).
+    static func uncommittedOutcome(_ layout: Layout, id: String) -> Supervisor.Outcome? {
+        guard Supervisor.lockState(layout.taskDirectory(id)) == .free else { return nil }
+        let outcome = Supervisor.outcome(layout, id: id)
+        return outcome.recorded ? outcome : nil
     }
 
     static func state(of queue: Layout.Queue) -> TaskState {
@@ -63,6 +96,8 @@ public struct StatusReport {
             ("counts", .object(counts.map { ($0.0, .int(Int64($0.1))) })),
             ("tasks", .array(tasks.map { row in
                 guard case .object(var pairs) = row.record.json(layout) else { return .null }
+                let prompt = JSON.string(layout.relative(layout.queue(row.queue, row.record.fileName)))
+                pairs = pairs.map { $0.0 == "prompt" ? ("prompt", prompt) : $0 }
                 pairs.append(("elapsed_seconds", row.elapsed.map { .double(($0 * 1000).rounded() / 1000) } ?? .null))
                 pairs.append(("heartbeat_age_seconds", row.heartbeatAge.map { .double(($0 * 1000).rounded() / 1000) } ?? .null))
                 return .object(pairs)
@@ -86,8 +121,10 @@ public struct StatusReport {
             if r.state == .failed && message.isEmpty {
                 message = r.exitCode.map { "exit \($0)" } ?? r.signal.map { "signal \($0)" } ?? ""
             }
-            return [r.id, r.state.rawValue, StatusReport.duration(row.elapsed), StatusReport.duration(row.heartbeatAge),
-                    r.percent.map { "\(Int($0))%" } ?? "-", message]
+            // Ids and messages come from file names and agents: escaped, each row stays one line.
+            return [r.id.escapedForTerminal, r.state.rawValue, StatusReport.duration(row.elapsed),
+                    StatusReport.duration(row.heartbeatAge), r.percent.map { "\(Int($0))%" } ?? "-",
+                    message.escapedForTerminal]
         }
         let widths = (0..<5).map { col in ([header] + rows).map { $0[col].count }.max() ?? 0 }
         for row in [header] + rows {

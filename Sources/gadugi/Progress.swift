@@ -12,7 +12,9 @@ struct Progress: ParsableCommand {
     @Option(help: "The task id (default: $GADUGI_TASK_ID, set for every agent).")
     var task: String?
 
-    @Option(help: "Percent done, 0 to 100.")
+    // Unconditional, so that a negative number is read as the value (and refused by validate)
+    // rather than taken for a flag, which said "Missing value for '--percent'".
+    @Option(parsing: .unconditional, help: "Percent done, 0 to 100.")
     var percent: Double?
 
     @Option(help: "A short line about what the agent is doing.")

@@ -50,6 +50,7 @@ struct Run: ParsableCommand {
             complain("\(error)")
             throw ExitCode(1)
         }
+        LoggingSystem.bootstrap { LineLogHandler(label: $0) }
         var logger = Logger(label: "gadugi")
         logger.logLevel = quiet ? .warning : .info
         let coordinatorOptions = Coordinator.Options(

@@ -31,18 +31,24 @@ struct Submit: ParsableCommand {
 }
 
 enum SubmitFiles {
-    /// Checks every file first, so a typo queues nothing; then submits all and fsyncs incoming/ once.
+    /// Checks every file first, by the rules the coordinator claims by, so a typo or a file it
+    /// would reject queues nothing: the user hears why at once, as `gadugi: <file>: <reason>`
+    /// (the reason a `.reason` file would hold), with exit status 1. Then submits all and fsyncs
+    /// incoming/ once.
     static func submit(_ files: [String], to layout: Layout) throws -> [String] {
         for file in files {
-            guard let st = try? Files.linkStatus(file) else { throw Failure("\(file): no such file") }
-            guard st.isRegularFile || st.isSymlink else { throw Failure("\(file): not a regular file") }
+            do { _ = try Spool.checkedSubmission(file) } catch {
+                complain("\(file.escapedForTerminal): \(error.description.escapedForTerminal)")
+                throw ExitCode(1)
+            }
         }
         try layout.create()
         let spool = Spool(layout: layout)
         var ids: [String] = []
         for file in files {
             do { ids.append(try spool.submit(file)) } catch {
-                throw Failure("cannot submit \(file): \(error)" + (ids.isEmpty ? "" : " (already queued: \(ids.joined(separator: " ")))"))
+                throw Failure("cannot submit \(file.escapedForTerminal): \(error.description.escapedForTerminal)"
+                              + (ids.isEmpty ? "" : " (already queued: \(ids.joined(separator: " ")))"))
             }
         }
         try Files.fsyncDirectory(layout.queue(.incoming))

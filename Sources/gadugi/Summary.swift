@@ -3,12 +3,14 @@ import GadugiCore
 
 /// The closing summary of `gadugi run FILE...`.
 enum Summary {
-    /// Prints one line per file; returns true when every task ended in done/.
+    /// Prints one line per file; returns true when every task ended in done/. File names, messages
+    /// and reasons come from users and agents: they are escaped so each stays on its line.
     static func print(files: [String], ids: [String], results: [String: Coordinator.Result], layout: Layout) -> Bool {
         var done = 0, failed = 0, rejected = 0, unfinished = 0
         var lines: [String] = []
         let width = ids.map(\.count).max() ?? 0
-        for (file, rawID) in zip(files, ids) {
+        for (rawFile, rawID) in zip(files, ids) {
+            let file = rawFile.escapedForTerminal
             let id = rawID.padding(toLength: width, withPad: " ", startingAt: 0)
             switch results[rawID] {
             case .finished(let r)?:
@@ -21,11 +23,11 @@ enum Summary {
                     failed += 1
                     let how = r.exitCode.map { "exit \($0)" } ?? r.signal.map { "signal \($0)" } ?? "no outcome"
                     lines.append("  failed    \(id)  \(how)  \(file)  log: \(layout.relative(layout.log(rawID)))")
-                    if let m = r.message { lines.append("            \(m)") }
+                    if let m = r.message { lines.append("            \(m.escapedForTerminal)") }
                 }
             case .rejected(let name, let reason)?:
                 rejected += 1
-                lines.append("  rejected  \(id)  \(file): \(reason) (see .gadugi/queue/rejected/\(name).reason)")
+                lines.append("  rejected  \(id)  \(file): \(reason.escapedForTerminal) (see .gadugi/queue/rejected/\(name.escapedForTerminal).reason)")
             case .withdrawn?:
                 unfinished += 1
                 lines.append("  withdrawn \(id)  \(file) (its prompt was removed from the queue before it finished)")

@@ -146,4 +146,90 @@ final class PromptTests: XCTestCase {
         XCTAssertTrue(Prompt.Rejection.binary.description.contains("NUL"))
         XCTAssertTrue(Prompt.Rejection.notUTF8.description.contains("UTF-8"))
     }
+
+    // MARK: byte order mark
+
+    func testFrontMatterAfterAByteOrderMarkIsRead() {
+        let p = prompt(Prompt.check([0xEF, 0xBB, 0xBF] + Array("---\nname: Fix it\n---\nBody\n".utf8)))
+        XCTAssertEqual(p?.name, "Fix it")
+    }
+
+    func testAByteOrderMarkAloneIsEmpty() {
+        XCTAssertEqual(rejection(Prompt.check([0xEF, 0xBB, 0xBF, 0x0A])), .empty)
+    }
+
+    func testAByteOrderMarkLaterInTheTextIsJustText() {
+        XCTAssertNotNil(prompt(Prompt.check(Array("Body ".utf8) + [0xEF, 0xBB, 0xBF])))
+    }
+
+    // MARK: front matter caps
+
+    private func frontMatter(_ yaml: String) -> Result<Prompt, Prompt.Rejection> {
+        check("---\n\(yaml)\n---\nBody\n")
+    }
+
+    func testANameOfTheLimitIsAcceptedOneByteMoreIsNot() {
+        let limit = Prompt.Limits.nameBytes
+        XCTAssertEqual(prompt(frontMatter("name: " + String(repeating: "n", count: limit)))?.name?.utf8.count, limit)
+        XCTAssertEqual(rejection(frontMatter("name: " + String(repeating: "n", count: limit + 1))),
+                       .frontMatterValueTooLong(key: "name", bytes: limit + 1, limit: limit))
+    }
+
+    func testAHugeNameIsRejectedWithKeyLengthAndLimit() {
+        let r = rejection(frontMatter("name: " + String(repeating: "n", count: 60_000)))
+        XCTAssertEqual(r?.description, "front matter key 'name' is 60000 bytes long; the limit is 256: shorten its value")
+    }
+
+    func testValuesAreCappedAsScalarTextOrAsYAML() {
+        let limit = Prompt.Limits.valueBytes
+        XCTAssertNotNil(prompt(frontMatter("notes: " + String(repeating: "v", count: limit))))
+        XCTAssertEqual(rejection(frontMatter("notes: " + String(repeating: "v", count: limit + 1))),
+                       .frontMatterValueTooLong(key: "notes", bytes: limit + 1, limit: limit))
+        let list = "files: [" + Array(repeating: "abcdefghi", count: 600).joined(separator: ", ") + "]"
+        guard case .frontMatterValueTooLong(let key, let bytes?, limit)? = rejection(frontMatter(list)) else {
+            return XCTFail("a long list is a long value")
+        }
+        XCTAssertEqual(key, "files")
+        XCTAssertGreaterThan(bytes, limit)
+    }
+
+    func testKeysAreCappedInLengthAndNumber() {
+        let long = String(repeating: "k", count: Prompt.Limits.keyBytes + 1)
+        XCTAssertNotNil(prompt(frontMatter(String(repeating: "k", count: Prompt.Limits.keyBytes) + ": v")))
+        XCTAssertEqual(rejection(frontMatter(long + ": v")),
+                       .frontMatterKeyTooLong(key: String(long.prefix(32)), bytes: Prompt.Limits.keyBytes + 1))
+        let keys = { (n: Int) in (1...n).map { "k\($0): v" }.joined(separator: "\n") }
+        XCTAssertEqual(prompt(frontMatter(keys(Prompt.Limits.keys)))?.frontMatter.count, Prompt.Limits.keys)
+        XCTAssertEqual(rejection(frontMatter(keys(Prompt.Limits.keys + 1))), .tooManyFrontMatterKeys(Prompt.Limits.keys + 1))
+    }
+
+    func testTheWholeBlockIsCapped() {
+        let line = "# " + String(repeating: "c", count: 1000)
+        let yaml = Array(repeating: line, count: 70).joined(separator: "\n")
+        XCTAssertEqual(rejection(frontMatter(yaml)), .frontMatterTooLarge(bytes: yaml.utf8.count))
+    }
+
+    func testAnAliasBombIsRejectedWithoutExpandingIt() {
+        // Each level repeats the one before ten times: fully serialized, 10^9 entries.
+        var levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+        for (level, prior) in zip(["b", "c", "d", "e", "f", "g", "h", "i"], ["a", "b", "c", "d", "e", "f", "g", "h"]) {
+            levels.append("\(level): &\(level) [" + Array(repeating: "*\(prior)", count: 10).joined(separator: ", ") + "]")
+        }
+        let yaml = "bomb:\n" + levels.map { "  " + $0 }.joined(separator: "\n")
+        XCTAssertEqual(rejection(frontMatter(yaml)),
+                       .frontMatterValueTooLong(key: "bomb", bytes: nil, limit: Prompt.Limits.valueBytes))
+    }
+
+    func testCapMessagesNameKeyLengthAndLimit() {
+        let all: [Prompt.Rejection] = [.frontMatterTooLarge(bytes: 70_000), .tooManyFrontMatterKeys(65),
+                                       .frontMatterKeyTooLong(key: "kkk", bytes: 65),
+                                       .frontMatterValueTooLong(key: "notes", bytes: 5000, limit: 4096),
+                                       .frontMatterValueTooLong(key: "notes", bytes: nil, limit: 4096)]
+        for r in all { XCTAssertFalse(r.description.contains("\n"), r.description) }
+        XCTAssertTrue(all[0].description.contains("70000") && all[0].description.contains("65536"), all[0].description)
+        XCTAssertTrue(all[1].description.contains("65 keys") && all[1].description.contains("64"), all[1].description)
+        XCTAssertTrue(all[2].description.contains("'kkk…' is 65 bytes long; the limit is 64"), all[2].description)
+        XCTAssertTrue(all[3].description.contains("'notes' is 5000 bytes long; the limit is 4096"), all[3].description)
+        XCTAssertTrue(all[4].description.contains("'notes'") && all[4].description.contains("4096"), all[4].description)
+    }
 }

@@ -274,6 +274,61 @@ final class SpoolTests: SpoolTestCase {
         XCTAssertEqual(text(layout.queue(.rejected, "README-2.reason")), "README: not a prompt\n")
     }
 
+    func testALongestNameRejectedTwiceFitsWithItsReasonFiles() throws {
+        // 125 two-byte characters: the cut must fall between them, never inside one.
+        let name = String(repeating: "é", count: 125) + "ab.md"
+        XCTAssertEqual(name.utf8.count, 255)
+        for _ in 1...2 {
+            try drop(name, "")
+            try rejected(name)
+        }
+        let rejectedNames = names(layout.queue(.rejected))
+        XCTAssertEqual(rejectedNames.count, 4, "\(rejectedNames)")
+        let prompts = rejectedNames.filter { !$0.hasSuffix(".reason") }
+        XCTAssertEqual(prompts.count, 2, "\(rejectedNames)")
+        for target in prompts {
+            XCTAssertTrue(rejectedNames.contains(target + ".reason"), "\(rejectedNames)")
+            XCTAssertLessThanOrEqual((target + ".reason").utf8.count, 255)
+            XCTAssertTrue(target.hasSuffix(".md"), target)
+            XCTAssertTrue(target.hasPrefix(String(repeating: "é", count: 121)), target)
+            assertReasonFile(target, original: name, contains: "empty")
+        }
+        XCTAssertTrue(prompts.contains { $0.hasSuffix("é-2.md") }, "\(prompts)")
+        XCTAssertEqual(names(layout.queue(.incoming)), [], "nothing left to retry")
+    }
+
+    func testRejectedNamesAreCutAtACharacterBoundary() {
+        XCTAssertEqual(Spool.rejectedName("fix.md", 1), "fix.md")
+        XCTAssertEqual(Spool.rejectedName("fix.md", 3), "fix-3.md")
+        let long = String(repeating: "日", count: 84) + ".md"   // 252 + 3 bytes
+        let first = Spool.rejectedName(long, 1)
+        XCTAssertEqual(first, String(repeating: "日", count: 81) + ".md", "245 bytes of room: 81 whole characters")
+        let tenThousandth = Spool.rejectedName(long, 10_000)
+        XCTAssertEqual(tenThousandth, String(repeating: "日", count: 79) + "-10000.md")
+        let noExtension = String(repeating: "x", count: 255)
+        XCTAssertEqual(Spool.rejectedName(noExtension, 2), String(repeating: "x", count: 246) + "-2")
+    }
+
+    func testReasonFileEscapesTheNameAndTheReason() throws {
+        let name = "evil\u{1B}[2J\\x.md"
+        try write(incoming(name), "x")
+        _ = try spool.reject(name, reason: "bad key 'a\nb'")
+        XCTAssertEqual(text(layout.queue(.rejected, name + ".reason")), "evil\\e[2J\\\\x.md: bad key 'a\\nb'\n")
+    }
+
+    func testRejectGivesUpWhenEveryNameIsTaken() throws {
+        let taken = ["x.md"] + (2...Spool.maxRejectedSuffix).map { "x-\($0).md" }
+        for name in taken {
+            let fd = open(layout.queue(.rejected, name), O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            XCTAssertGreaterThanOrEqual(fd, 0)
+            close(fd)
+        }
+        try write(incoming("x.md"), "x")
+        let error = assertSystemError(.fileExists) { _ = try spool.reject("x.md", reason: "empty") }
+        XCTAssertTrue(error?.description.contains("clear it out") ?? false, "\(String(describing: error))")
+        XCTAssertTrue(exists(incoming("x.md")), "the file stays where it was")
+    }
+
     func testRejectOfAVanishedFile() throws {
         guard case .vanished = try spool.reject("gone.md", reason: "whatever") else { return XCTFail("expected .vanished") }
         XCTAssertEqual(names(layout.queue(.rejected)), [])
@@ -446,8 +501,68 @@ final class SpoolTests: SpoolTestCase {
         XCTAssertEqual(names(layout.queue(.tmp)), [])
     }
 
+    /// The error `submit` throws for `source`, failing the test if it queues it.
+    func submitError(_ source: String, file: StaticString = #filePath, line: UInt = #line) -> Spool.SubmitError? {
+        do {
+            let id = try spool.submit(source)
+            XCTFail("expected \(source) to be refused, got id \(id)", file: file, line: line)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func testSubmitRefusesWhatTheCoordinatorWouldRejectWithTheSameReason() throws {
+        let cases: [(String, String, Prompt.Rejection)] = [
+            ("empty.md", "", .empty),
+            ("blank.md", "  \n", .empty),
+            ("fm.md", "---\nname: x\nno closing line\n", .badFrontMatter("no closing --- line")),
+            ("name.md", "---\nname: " + String(repeating: "n", count: 300) + "\n---\nBody\n",
+             .frontMatterValueTooLong(key: "name", bytes: 300, limit: Prompt.Limits.nameBytes)),
+        ]
+        for (name, content, rejection) in cases {
+            let source = try makeSource(name, content)
+            XCTAssertEqual(submitError(source), .rejected(rejection), name)
+            XCTAssertEqual(submitError(source)?.description, rejection.description, "the .reason text")
+            // The coordinator says the same of the same bytes.
+            try write(incoming(name), content)
+            XCTAssertEqual(try rejected(name)?.1, rejection.description, name)
+        }
+        XCTAssertEqual(names(layout.queue(.tmp)), [])
+        XCTAssertEqual(names(layout.queue(.incoming)), [])
+        XCTAssertEqual(names(layout.tasks), [], "no id reserved")
+    }
+
+    func testSubmitRefusesBinaryAndOversizedFiles() throws {
+        let binary = root + "/bin.md"
+        try write(binary, [0x61, 0x00, 0x62])
+        XCTAssertEqual(submitError(binary), .rejected(.binary))
+        let huge = root + "/huge.md"
+        try write(huge, [UInt8](repeating: 0x61, count: Prompt.maxBytes + 10))
+        XCTAssertEqual(submitError(huge), .rejected(.tooLarge(Prompt.maxBytes + 10)))
+    }
+
+    func testSubmitRefusesADirectoryAndAFifo() throws {
+        let dir = root + "/dir.md"
+        XCTAssertEqual(mkdir(dir, 0o755), 0)
+        XCTAssertEqual(submitError(dir)?.description, "it is a directory, not a prompt file")
+        let fifo = root + "/pipe.md"
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        guard case .notRegular(let why)? = submitError(fifo) else { return XCTFail("a fifo is not a prompt") }
+        XCTAssertTrue(why.contains("not a regular file"), why)
+        XCTAssertEqual(names(layout.queue(.incoming)), [])
+    }
+
+    func testSubmitAcceptsAByteOrderMarkAndKeepsIt() throws {
+        let source = root + "/bom.md"
+        let content: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("---\nname: B\n---\nBody\n".utf8)
+        try write(source, content)
+        let id = try spool.submit(source)
+        XCTAssertEqual(bytes(incoming("\(id).md")), content, "the file is never changed")
+    }
+
     func testSubmitOfAMissingSourceFailsAndLeavesNothing() {
-        assertSystemError(.noSuchFileOrDirectory) { _ = try spool.submit(root + "/nope.md") }
+        XCTAssertEqual(submitError(root + "/nope.md"), .missing)
         XCTAssertEqual(names(layout.queue(.tmp)), [])
         XCTAssertEqual(names(layout.queue(.incoming)), [])
         XCTAssertEqual(names(layout.tasks), [])

@@ -146,6 +146,91 @@ final class StatusReportTests: SpoolTestCase {
         XCTAssertTrue(table.contains("exit 3"), table)
     }
 
+    // MARK: finished, not yet committed
+
+    /// A file in running/ with its task folder, and `outcome` holding `status` if given.
+    func runningTask(_ id: String, outcome status: String?) throws {
+        try put(.running, "\(id).md")
+        XCTAssertEqual(mkdir(layout.taskDirectory(id), 0o755), 0)
+        if let status { try write(layout.outcome(id), status) }
+    }
+
+    /// Locks a task folder as its process would; the lock lasts until the descriptor is closed.
+    func lockFolder(_ id: String) -> CInt {
+        let fd = open(layout.taskDirectory(id), O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual(flock(fd, LOCK_EX | LOCK_NB), 0)
+        return fd
+    }
+
+    func testAnEndedTaskInRunningCountsAsDoneOrFailed() throws {
+        try runningTask("ok", outcome: "0\n")
+        try runningTask("bad", outcome: "3\n")
+        try runningTask("killed", outcome: "137\n")
+        try runningTask("busy", outcome: nil)
+        let fd = lockFolder("busy")
+        defer { close(fd) }
+
+        let report = StatusReport(layout: layout, includeFinished: false)
+        XCTAssertEqual(count(report, "running"), 1, "only the locked one runs")
+        XCTAssertEqual(count(report, "done"), 1)
+        XCTAssertEqual(count(report, "failed"), 2)
+        XCTAssertEqual(report.tasks.map(\.record.id), ["busy"], "finished ones are not active")
+
+        let all = StatusReport(layout: layout, includeFinished: true)
+        let states = Dictionary(uniqueKeysWithValues: all.tasks.map { ($0.record.id, $0.record.state) })
+        XCTAssertEqual(states, ["busy": .running, "ok": .done, "bad": .failed, "killed": .failed])
+        let killed = all.tasks.first { $0.record.id == "killed" }?.record
+        XCTAssertEqual(killed?.signal, 9)
+        XCTAssertNil(killed?.exitCode)
+        XCTAssertNotNil(killed?.finishedAt, "the outcome's mtime")
+
+        let rows = all.json["tasks"]?.array ?? []
+        let bad = rows.first { $0["id"] == .string("bad") }
+        XCTAssertEqual(bad?["state"], .string("failed"))
+        XCTAssertEqual(bad?["exit_code"], .int(3))
+        XCTAssertEqual(bad?["prompt"], .string(".gadugi/queue/running/bad.md"), "where the file really is")
+        XCTAssertEqual(bad?["heartbeat_age_seconds"], .null)
+        XCTAssertTrue(all.table.contains("exit 3"), all.table)
+    }
+
+    func testALockedTaskRunsEvenWithAnOutcome() throws {
+        // The wrapper writes `outcome` just before it exits and releases the lock.
+        try runningTask("ending", outcome: "0\n")
+        let fd = lockFolder("ending")
+        defer { close(fd) }
+        let report = StatusReport(layout: layout, includeFinished: true)
+        XCTAssertEqual(count(report, "running"), 1)
+        XCTAssertEqual(count(report, "done"), 0)
+        XCTAssertEqual(report.tasks.first?.record.state, .running)
+    }
+
+    func testATaskWhoseProcessDiedWithoutAnOutcomeStillRuns() throws {
+        // Unlocked and no outcome: the coordinator is about to finish it as failed.
+        try runningTask("lost", outcome: nil)
+        try runningTask("blank", outcome: "")
+        let report = StatusReport(layout: layout, includeFinished: false)
+        XCTAssertEqual(count(report, "running"), 2)
+        XCTAssertEqual(count(report, "failed"), 0)
+    }
+
+    // MARK: escaping
+
+    func testTableRowsAreOneLineWithEscapedIdAndMessage() throws {
+        try put(.running, "evil\u{1B}[2J.md")
+        try put(.running, "r.md")
+        XCTAssertEqual(mkdir(layout.taskDirectory("r"), 0o755), 0)
+        var record = TaskRecord(id: "r", ext: "md", name: "r.md", state: .running)
+        record.message = "line one\nline two \u{1B}]0;title\u{7}"
+        try write(layout.progress("r"), record.json(layout).encoded())
+        let table = StatusReport(layout: layout, includeFinished: false).table
+        let lines = table.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(lines.count, 6, "counts, coordinator, header, two rows, and the final newline: \(lines)")
+        XCTAssertFalse(table.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, table)
+        XCTAssertTrue(table.contains("line one\\nline two \\e]0;title\\x07"), table)
+        XCTAssertTrue(table.contains("evil\\e[2J "), table)
+    }
+
     func testDuration() {
         XCTAssertEqual(StatusReport.duration(nil), "-")
         XCTAssertEqual(StatusReport.duration(5), "5.0s")
