@@ -17,7 +17,7 @@ extension Coordinator {
             if (try? Files.isDirectory(layout.taskDirectory(id))) != true {
                 // Its folder, which held the lock and the outcome, was removed by hand: whether its
                 // agent ran (or runs) cannot be told. Failed, never run twice; the prompt is kept.
-                try? Files.makeDirectory(layout.taskDirectory(id))
+                _ = try? Files.makeDirectory(layout.taskDirectory(id))
                 record.state = .running
                 tasks[id] = record
                 finish(id, waitStatus: nil, message: "its task folder (.gadugi/monitoring/tasks/\(id)) was removed while it was "
