@@ -170,6 +170,13 @@ class GadugiTestCase: XCTestCase {
     private(set) var gadugi: URL!
     private var background: [BackgroundProcess] = []
     private var scratch: URL!
+    /// The per-test temporary directory holding `root` and `scratch`; removed after a passing test.
+    private var base: URL!
+    /// Run by tearDown after every coordinator and agent of the test is stopped, last added first
+    /// (unmounts, restoring permissions), before the test directory is removed.
+    var afterStop: [() -> Void] = []
+    /// Helper processes (shell producers, writers) started by `startShell`; killed in tearDown.
+    private var helpers: [Process] = []
     private var counter = 0
 
     /// Extra environment given to every gadugi process of this test (and so to its agents).
@@ -190,6 +197,7 @@ class GadugiTestCase: XCTestCase {
             .appendingPathComponent("gadugi-e2e-\(getpid())-\(UUID().uuidString.prefix(8))")
         try fm.createDirectory(at: base, withIntermediateDirectories: true)
         let resolved = base.resolvingSymlinksInPath()
+        self.base = resolved
         root = resolved.appendingPathComponent("repo")
         scratch = resolved.appendingPathComponent("scratch")
         try fm.createDirectory(at: root, withIntermediateDirectories: true)
@@ -209,9 +217,17 @@ class GadugiTestCase: XCTestCase {
             }
         }
         background.removeAll()
+        for h in helpers where h.isRunning {
+            _ = kill(h.processIdentifier, SIGKILL)
+            waitForExit(h, timeout: 5)
+        }
+        helpers.removeAll()
         if let root {
             killLeftoverAgents(marker: root.path)
-            let base = root.deletingLastPathComponent()
+        }
+        for action in afterStop.reversed() { action() }
+        afterStop.removeAll()
+        if let base {
             // (hasSucceeded is false until the run stops, which is after tearDown.)
             if let run = testRun, run.totalFailureCount == 0, run.unexpectedExceptionCount == 0 {
                 try? FileManager.default.removeItem(at: base)
@@ -424,6 +440,121 @@ class GadugiTestCase: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: queue(d).path, isDirectory: &isDir)
                 && isDir.boolValue, "gadugi init did not create \(queue(d).path)", file: file, line: line)
         }
+    }
+
+    // MARK: other roots, config, producers
+
+    /// Makes `url` this test's root instead of the git repository made in setUp (for a spool on
+    /// another file system, e.g. a tmpfs). Call it before starting any gadugi process: the leftover
+    /// marker every process carries is the root's path.
+    func useRoot(_ url: URL) {
+        root = url
+    }
+
+    /// Writes `.gadugi/config.yaml` (creating `.gadugi/` if needed).
+    func writeConfig(_ yaml: String) throws {
+        try write(yaml, to: spool.appendingPathComponent("config.yaml"))
+    }
+
+    /// Drops a prompt the Maildir way: writes `content` to `queue/tmp/` under a fresh name, then
+    /// renames it to `queue/incoming/<name>` (replacing any file of that name, as `mv` does).
+    func dropPrompt(name: String, content: Data, file: StaticString = #filePath, line: UInt = #line) throws {
+        counter += 1
+        let tmp = queue(.tmp).appendingPathComponent(".drop-\(counter)-\(getpid())")
+        try write(content, to: tmp)
+        let rc = rename(tmp.path, queue(.incoming).appendingPathComponent(name).path)
+        XCTAssertEqual(rc, 0, "rename into incoming/\(name) failed: errno \(errno)", file: file, line: line)
+    }
+
+    func dropPrompt(name: String, content: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        try dropPrompt(name: name, content: Data(content.utf8), file: file, line: line)
+    }
+
+    /// Writes a prompt straight into `queue/incoming/<name>` (open, write, close), as `cp` or an
+    /// editor does.
+    func writeInPlace(name: String, content: Data) throws {
+        try write(content, to: queue(.incoming).appendingPathComponent(name))
+    }
+
+    /// Starts `bash -c SCRIPT` in the root directory with this test's environment plus `env`.
+    /// tearDown kills it if it is still running.
+    @discardableResult
+    func startShell(_ script: String, env: [String: String] = [:]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", script]
+        p.environment = environment(env)
+        p.currentDirectoryURL = root
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        helpers.append(p)
+        return p
+    }
+
+    /// Runs `bash -c SCRIPT` to completion (at most `timeout` s) and returns its exit status
+    /// (-1 if it had to be killed).
+    @discardableResult
+    func runShell(_ script: String, env: [String: String] = [:], timeout: Double = 30) throws -> Int32 {
+        let p = try startShell(script, env: env)
+        if !waitForExit(p, timeout: timeout) {
+            _ = kill(p.processIdentifier, SIGKILL)
+            waitForExit(p, timeout: 5)
+            return -1
+        }
+        return p.terminationStatus
+    }
+
+    /// Pids of live (non-zombie) processes whose command line contains `needle`, except this one.
+    func pids(matching needle: String) -> [Int32] {
+        let me = getpid()
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        var result: [Int32] = []
+        for entry in entries {
+            guard let pid = Int32(entry), pid != me, pid > 1 else { continue }
+            guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !raw.isEmpty else { continue }
+            let cmdline = String(decoding: raw.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            if cmdline.contains(needle) { result.append(pid) }
+        }
+        return result
+    }
+
+    /// SIGKILLs every process whose command line contains `needle`, each by its own pid.
+    func killProcesses(matching needle: String) {
+        for pid in pids(matching: needle) { _ = kill(pid, SIGKILL) }
+    }
+
+    /// Whether a process exists and is not a zombie.
+    func isAlive(_ pid: Int32) -> Bool {
+        guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = readText(URL(fileURLWithPath: "/proc/\(pid)/stat")),
+              let close = stat.lastIndex(of: ")") else { return true }
+        let rest = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces)
+        return !rest.hasPrefix("Z") && !rest.hasPrefix("X")
+    }
+
+    /// The task id the spool derives from a prompt's file name (spool-layout.md, "Task ids").
+    func expectedTaskId(forFileName name: String) -> String {
+        var stem = name
+        for ext in [".md", ".markdown", ".txt", ".prompt"] where stem.hasSuffix(ext) {
+            stem.removeLast(ext.count)
+            break
+        }
+        var id = ""
+        var inRun = false
+        for u in stem.unicodeScalars {
+            let ok = (u.isASCII && (CharacterSet.alphanumerics.contains(u))) || u == "_" || u == "-"
+            if ok { id.unicodeScalars.append(u); inRun = false }
+            else if !inRun { id += "-"; inRun = true }
+        }
+        while id.hasPrefix("-") { id.removeFirst() }
+        while id.hasSuffix("-") { id.removeLast() }
+        id = String(id.prefix(64))
+        return id.isEmpty ? "task" : id
+    }
+
+    /// Which state directories hold `name` (for prompts whose queue name is known).
+    func dirsHolding(_ name: String) -> [QueueDir] {
+        stateDirs.filter { list($0).contains(name) }
     }
 
     // MARK: git
