@@ -472,8 +472,15 @@ class GadugiTestCase: XCTestCase {
 
     /// Writes a prompt straight into `queue/incoming/<name>` (open, write, close), as `cp` or an
     /// editor does.
+    /// Writes in place (open, write, close), as `echo >` or an editor would: not
+    /// `FileManager.createFile`, which writes a temporary file and renames it into place.
     func writeInPlace(name: String, content: Data) throws {
-        try write(content, to: queue(.incoming).appendingPathComponent(name))
+        let path = queue(.incoming).appendingPathComponent(name).path
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw NSError(domain: "e2e", code: 1, userInfo: [NSLocalizedDescriptionKey: "cannot open \(path)"]) }
+        defer { close(fd) }
+        let written = content.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == content.count else { throw NSError(domain: "e2e", code: 1, userInfo: [NSLocalizedDescriptionKey: "cannot write \(path)"]) }
     }
 
     /// Starts `bash -c SCRIPT` in the root directory with this test's environment plus `env`.
