@@ -138,7 +138,7 @@ public final class Coordinator {
         }
         let box = mailbox
         supervisor.startReaper { pid, status in box.post(.exited(pid, status)) }
-        rescan()
+        rescan(settles: false)
         logger.info("coordinating \(layout.root) with up to \(settings.maxParallel) agents: \(settings.agent)")
         while true {
             for event in mailbox.take(timeout: waitTime()) { handle(event) }
@@ -216,17 +216,21 @@ public final class Coordinator {
         if now.asDouble - lastRescan.asDouble >= options.rescanInterval { rescan() }
     }
 
-    /// Looks at every name in `incoming/`: the start-up scan and the safety net. Names found only
-    /// here may have been written in place, so they settle (a file untouched for the settle time
-    /// is claimed at once). Queue folders removed by hand are made again first.
-    func rescan() {
+    /// Looks at every name in `incoming/`: the start-up scan and the safety net. Queue folders
+    /// removed by hand are made again first.
+    ///
+    /// How a listed file arrived cannot be told. At start (`settles` false) files are taken as
+    /// complete once nobody has them open, like renamed-in ones: they were there before us. Later
+    /// listings find names whose close-write event may still be on its way, so those settle (a
+    /// file untouched for the settle time is still claimed at once).
+    func rescan(settles: Bool = true) {
         lastRescan = .now()
         restoreQueueFolders()
         guard let names = try? Files.list(layout.queue(.incoming)) else { return }
         for name in names where PromptName.isCandidate(name) && !pending.contains(name) {
             if parked.contains(name) && !parked.awaitsClose(name) { continue }
             parked.remove(name)
-            pending.append(name, settles: true)
+            pending.append(name, settles: settles)
         }
     }
 

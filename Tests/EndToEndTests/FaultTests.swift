@@ -130,4 +130,30 @@ final class FaultTests: GadugiTestCase {
         XCTAssertTrue(problems.isEmpty, "\(problems.count) incomplete or inconsistent records:\n"
             + problems.prefix(15).joined(separator: "\n"))
     }
+
+    /// Problem 7: a removed `incoming/` was never watched again, and silently so.
+    func testARemovedIncomingFolderIsMadeAgainWatchedAgainAndLoggedOnce() throws {
+        try initSpool()
+        let out = try makeScratchDir("out")
+        guard let coordinator = try startCoordinator(["--agent", #"cat > "$OUT/$GADUGI_TASK_ID""#],
+                                                     env: ["OUT": out.path]) else { return }
+        try dropPrompt(name: "before.md", content: "before\n")
+        XCTAssertTrue(waitUntil(timeout: 20) { self.list(.done).contains("before.md") }, "\(allQueued())")
+        try FileManager.default.removeItem(at: queue(.incoming))
+        XCTAssertTrue(waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: self.queue(.incoming).path) },
+                      "incoming/ must be made again:\n\(coordinator.result())")
+        // Renamed in (no settle): picked up by the new watch well before the 2 s safety-net listing
+        // could matter; either way it must run.
+        try dropPrompt(name: "after.md", content: "after\n")
+        XCTAssertTrue(waitUntil(timeout: 20) { self.list(.done).contains("after.md") }, "\(allQueued())\n\(coordinator.result())")
+        XCTAssertEqual(readText(out.appendingPathComponent("after")), "after\n")
+        let said = coordinator.stderr.split(separator: "\n").filter { $0.contains("incoming") && $0.contains("removed") }
+        XCTAssertEqual(said.count, 1, "said once:\n\(coordinator.stderr)")
+        // A second removal is noticed as well.
+        try FileManager.default.removeItem(at: queue(.incoming))
+        XCTAssertTrue(waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: self.queue(.incoming).path) })
+        try dropPrompt(name: "again.md", content: "again\n")
+        XCTAssertTrue(waitUntil(timeout: 20) { self.list(.done).contains("again.md") }, "\(allQueued())")
+        XCTAssertTrue(coordinator.isRunning)
+    }
 }

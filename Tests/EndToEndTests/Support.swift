@@ -470,8 +470,6 @@ class GadugiTestCase: XCTestCase {
         try dropPrompt(name: name, content: Data(content.utf8), file: file, line: line)
     }
 
-    /// Writes a prompt straight into `queue/incoming/<name>` (open, write, close), as `cp` or an
-    /// editor does.
     /// Writes in place (open, write, close), as `echo >` or an editor would: not
     /// `FileManager.createFile`, which writes a temporary file and renames it into place.
     func writeInPlace(name: String, content: Data) throws {

@@ -4,7 +4,7 @@ import XCTest
 
 /// The claim takes a prompt only as its producer finished it: never while someone has it open for
 /// writing, and a file written in place only once it has settled.
-final class ClaimIntegrityTests: SpoolTestCase {
+final class ClaimLeaseTests: SpoolTestCase {
     var spool: Spool!
     var suffixes: [String: Int] = [:]
 
