@@ -5,7 +5,7 @@ extension Coordinator {
     /// How many more prompts to claim now: one per free slot. A backlog waits in `incoming/` (where
     /// its producer may still withdraw it), and the coordinator's work and memory stay O(active
     /// tasks) rather than O(backlog). (Claiming a slot's worth ahead was measured: no faster.)
-    var claimBudget: Int { settings.maxParallel - runningCount - waiting.count - stalledStarts.count }
+    var claimBudget: Int { settings.maxParallel - runningCount - waitingCount - stalledCount }
 
     func claimPending() {
         for name in parked.takeDue(now: .now()) where !pending.contains(name) { pending.append(name, settles: true) }
@@ -22,24 +22,15 @@ extension Coordinator {
                 case .vanished:
                     // A batch file its producer took back before it was claimed (a late duplicate
                     // event for a file already claimed finds its task and is not counted).
-                    if let id = batch[name], tasks[id] == nil, results[id] == nil { results[id] = .withdrawn(id: id) }
+                    if let id = batch[name], tasks[id] == nil, results[id] == nil { publish(.withdrawn(id: id, from: .incoming)) }
                 case .claimed(let record):
-                    tasks[record.id] = record
-                    waiting.append(record.id)
-                    deferred.append((record.id, .claimed, Timestamp.now().asDouble + recordDelay))
-                    monitor.event(record, extra: [("from", .string(name))])
-                    if batch[name] != nil { batchIDs.insert(record.id) }
+                    var entry = TaskEntry(record: record, phase: .waiting)
+                    entry.recordDue = Timestamp.now().asDouble + recordDelay
+                    entry.inBatch = batch[name] != nil
+                    admit(entry)
+                    publish(.claimed(record, from: name))
                 case .rejected(let target, let reason):
-                    finishedCounts[.rejected, default: 0] += 1
-                    monitor.appendEvent(.object([
-                        ("schema_version", .int(1)), ("at", .string(Timestamp.now().iso8601)),
-                        ("name", .string(name)), ("state", .string("rejected")),
-                        ("rejected", .string(layout.relative(layout.queue(.rejected, target)))),
-                        ("reason", .string(reason)),
-                    ]))
-                    monitor.markRegistryDirty()
-                    logger.warning("rejected \(name): \(reason)")
-                    if let id = batch[name] { results[id] = .rejected(name: target, reason: reason) }
+                    publish(.rejected(name: name, target: target, reason: reason))
                 }
                 complaints.resolve("claim", "prompts can be claimed again")
             } catch {
@@ -50,19 +41,19 @@ extension Coordinator {
     }
 
     func finishExited() {
-        for (id, status) in exited { finish(id, waitStatus: status) }
-        exited.removeAll(keepingCapacity: true)
+        for (id, entry) in tasks {
+            if case .exited(let status) = entry.phase { finish(id, waitStatus: status) }
+        }
     }
 
-    /// Writes the deferred records that are due and still true. Each is written `recordDelay` after
-    /// its state began, unless the task has left that state by then.
+    /// Writes the deferred records that are due. Each is written `recordDelay` after its state
+    /// began, unless the task has left that state by then (the due time goes with the change).
     func writeDeferred() {
-        guard !deferred.isEmpty else { return }
         let now = Timestamp.now().asDouble
-        deferred.removeAll { entry in
-            guard entry.due <= now else { return false }
-            if let record = tasks[entry.id], record.state == entry.state { self.record(record) }
-            return true
+        for (id, entry) in tasks {
+            guard let due = entry.recordDue, due <= now else { continue }
+            tasks[id]?.recordDue = nil
+            record(entry.record)
         }
     }
 }

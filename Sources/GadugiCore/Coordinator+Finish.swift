@@ -10,7 +10,7 @@ extension Coordinator {
     /// until that is gone: always when its process died without an outcome (its agent may live
     /// on), and after a normal end unless `keep_processes` is set.
     func finish(_ id: String, waitStatus: Int32?, message: String? = nil) {
-        guard let record = tasks[id] else { return }
+        guard let record = tasks[id]?.record else { return }
         var final = finalRecord(record, waitStatus: waitStatus, message: message)
         let died = !Supervisor.outcome(layout, id: id, waitStatus: waitStatus).recorded
         if let sid = record.pid, died || !settings.keepProcesses, Session.mayHaveMembers(sid) || died {
@@ -18,28 +18,23 @@ extension Coordinator {
             if count > 0 {
                 if died { final.message = (final.message ?? "") + "; its \(count) remaining process(es) were stopped" }
                 logger.info("\(id) ended; stopping \(count) process(es) it left in its session (SIGTERM, then SIGKILL after \(settings.killGrace)s)")
-                stopping[id] = Stopping(session: sid, record: final, killAt: Timestamp.now().adding(settings.killGrace))
-                children = children.filter { $0.value != id }
-                adopted.remove(id)
+                setPhase(id, .stopping(Stopping(session: sid, record: final, killAt: Timestamp.now().adding(settings.killGrace))))
                 return
             }
         }
         commit(final)
     }
 
-    /// Commits the stopping tasks whose leftovers are gone; SIGKILLs those past their grace.
-    func checkStopping(_ now: Timestamp) {
-        for (id, stop) in stopping {
-            let left = Session.members(stop.session)
-            if left.isEmpty || (stop.killed && now >= stop.killAt) {
-                if !left.isEmpty { logger.warning("\(id): \(left.count) process(es) did not end after SIGKILL (uninterruptible?); its slot is freed") }
-                stopping.removeValue(forKey: id)
-                commit(stop.record)
-            } else if now >= stop.killAt && !stop.killed {
-                for pid in left { kill(pid, SIGKILL) }
-                logger.warning("\(id): \(left.count) leftover process(es) ignored SIGTERM for \(settings.killGrace)s; sent SIGKILL")
-                stopping[id] = Stopping(session: stop.session, record: stop.record, killAt: now.adding(2), killed: true)
-            }
+    /// Commits a stopping task once its leftovers are gone; SIGKILLs them past their grace.
+    func checkStopping(_ id: String, _ stop: Stopping, _ now: Timestamp) {
+        let left = Session.members(stop.session)
+        if left.isEmpty || (stop.killed && now >= stop.killAt) {
+            if !left.isEmpty { logger.warning("\(id): \(left.count) process(es) did not end after SIGKILL (uninterruptible?); its slot is freed") }
+            commit(stop.record)
+        } else if now >= stop.killAt && !stop.killed {
+            for pid in left { kill(pid, SIGKILL) }
+            logger.warning("\(id): \(left.count) leftover process(es) ignored SIGTERM for \(settings.killGrace)s; sent SIGKILL")
+            setPhase(id, .stopping(Stopping(session: stop.session, record: stop.record, killAt: now.adding(2), killed: true)))
         }
     }
 
@@ -73,54 +68,29 @@ extension Coordinator {
     /// record that still says `running` (the disk may be full; it is tried again at each tick).
     func commit(_ record: TaskRecord) {
         let id = record.id
-        pendingCommits.removeValue(forKey: id)
-        guard monitor.writeProgress(record) else {
-            pendingCommits[id] = record
-            return
-        }
+        // From here the entry holds the final record: the registry shows it, and no deferred
+        // `running` record may overwrite it.
+        tasks[id]?.record = record
+        tasks[id]?.recordDue = nil
+        guard monitor.writeProgress(record) else { return setPhase(id, .committing(record)) }
         do { try spool.finish(record, succeeded: record.state == .done) } catch {
             if error.errno == .noSuchFileOrDirectory && !Files.exists(layout.queue(.running, record.fileName)) {
                 return withdraw(id, from: .running)
             }
             complaints.say("commit", "cannot move \(id) out of running/: \(error); tried again in a moment")
-            pendingCommits[id] = record
-            return
+            return setPhase(id, .committing(record))
         }
         try? Files.remove(layout.heartbeat(id))
-        unwritten.remove(id)
-        tasks.removeValue(forKey: id)
-        seen.removeValue(forKey: id)
-        adopted.remove(id)
-        finishedCounts[record.state.queue, default: 0] += 1
-        monitor.event(record)
-        if batchIDs.contains(id) { results[id] = .finished(record) }
-        logFinish(record)
-    }
-
-    /// Tries again what failed for a reason that may pass: starts (the task goes back to the front
-    /// of the line) and commits (with the record made when the process ended).
-    func retryStalled() {
-        for id in stalledStarts where tasks[id] != nil { waiting.prepend(id) }
-        stalledStarts.removeAll()
-        for record in pendingCommits.values { commit(record) }
-    }
-
-    func logFinish(_ record: TaskRecord) {
-        let took = { record.startedAt.map { String(format: " in %.1fs", (record.finishedAt?.asDouble ?? 0) - $0.asDouble) } ?? "" }
-        if record.state == .done {
-            logger.info("done \(record.id)\(took())")
-        } else {
-            let how = record.exitCode.map { "exit \($0)" } ?? record.signal.map { "signal \($0)" } ?? "no outcome"
-            logger.warning("failed \(record.id) (\(how))\(took()): see \(layout.relative(layout.log(record.id)))")
-        }
+        publish(.finished(record))
+        forget(id)
     }
 
     /// Copies the agent's report and heartbeat into `progress.json` when they changed.
     func refreshReport(_ id: String) {
-        guard var record = tasks[id] else { return }
+        guard var record = tasks[id]?.record else { return }
         let before = (record.percent, record.message)
         guard refreshReport(id, write: true, into: &record) else { return }
-        tasks[id] = record
+        tasks[id]?.record = record
         if before != (record.percent, record.message) {
             let percent = record.percent.map { "\(Int($0))%" } ?? "-"
             logger.info("progress \(id) \(percent): \(record.message ?? "")")
@@ -131,9 +101,8 @@ extension Coordinator {
     func refreshReport(_ id: String, write: Bool, into record: inout TaskRecord) -> Bool {
         let reportTime = (try? Files.linkStatus(layout.report(id)))??.modified
         let beat = monitor.heartbeatTime(id)
-        let last = seen[id]
-        if let last, last.report == reportTime, last.heartbeat == beat { return false }
-        seen[id] = (reportTime, beat)
+        if let last = tasks[id]?.seen, last.report == reportTime, last.heartbeat == beat { return false }
+        tasks[id]?.seen = (reportTime, beat)
         if reportTime != nil, let report = AgentReport.load(layout.report(id)) {
             record.percent = report.percent ?? record.percent
             record.message = report.message ?? record.message
@@ -142,14 +111,4 @@ extension Coordinator {
         if write { self.record(record) }
         return true
     }
-}
-
-/// A task whose process has ended while processes of its session live on.
-struct Stopping {
-    var session: pid_t
-    /// The final record, committed once they are gone.
-    var record: TaskRecord
-    /// When SIGKILL is sent (or, once `killed`, when the slot is freed regardless).
-    var killAt: Timestamp
-    var killed = false
 }

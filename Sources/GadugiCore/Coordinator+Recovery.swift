@@ -11,6 +11,7 @@ extension Coordinator {
             finishedCounts[q] = Files.count(layout.queue(q)) { !$0.hasPrefix(".") && !$0.hasSuffix(".reason") }
         }
         var requeued: [TaskRecord] = []
+        var adopted = 0
         for name in try Files.list(layout.queue(.running)) where !name.hasPrefix(".") {
             var record = loadRecord(name, state: .running)
             let id = record.id
@@ -19,7 +20,7 @@ extension Coordinator {
                 // agent ran (or runs) cannot be told. Failed, never run twice; the prompt is kept.
                 _ = try? Files.makeDirectory(layout.taskDirectory(id))
                 record.state = .running
-                tasks[id] = record
+                admit(TaskEntry(record: record, phase: .adopted))
                 finish(id, waitStatus: nil, message: "its task folder (.gadugi/monitoring/tasks/\(id)) was removed while it was "
                     + "in running/, so whether its agent ran cannot be told; failed rather than run twice")
                 continue
@@ -27,12 +28,14 @@ extension Coordinator {
             let lock = Supervisor.lockState(layout.taskDirectory(id))
             if lock != .free {
                 record.state = .running
-                tasks[id] = fillStart(record)
-                adopted.insert(id)
-                self.record(tasks[id]!)
+                let filled = fillStart(record)
+                admit(TaskEntry(record: filled, phase: .adopted))
+                self.record(filled)
+                adopted += 1
                 logger.info("adopted \(id), still running (pid \(record.pid.map(String.init) ?? "?"))")
             } else if Supervisor.outcome(layout, id: id).recorded || wasSpawned(record) {
-                tasks[id] = fillStart(record)
+                // Ended while no coordinator ran: committed now (its leftovers stopped first).
+                admit(TaskEntry(record: fillStart(record), phase: .adopted))
                 finish(id, waitStatus: nil)
             } else {
                 do { try spool.requeue(record) } catch {
@@ -51,16 +54,15 @@ extension Coordinator {
         claimed.sort { ($0.claimedAt ?? startedAt, $0.id) < ($1.claimedAt ?? startedAt, $1.id) }
         for var record in claimed {
             record.state = .claimed
-            tasks[record.id] = record
-            waiting.append(record.id)
+            admit(TaskEntry(record: record, phase: .waiting))
             self.record(record)
         }
         // A crash between a finish and its heartbeat's removal leaves the heartbeat behind.
-        for id in (try? Files.list(layout.heartbeats)) ?? [] where !id.hasPrefix(".") && tasks[id]?.state != .running {
+        for id in (try? Files.list(layout.heartbeats)) ?? [] where !id.hasPrefix(".") && tasks[id]?.record.state != .running {
             try? Files.remove(layout.heartbeat(id))
         }
         if !tasks.isEmpty {
-            logger.info("recovered \(claimed.count) claimed and \(adopted.count) running task(s)")
+            logger.info("recovered \(claimed.count) claimed and \(adopted) running task(s)")
         }
     }
 

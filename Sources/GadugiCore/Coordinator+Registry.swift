@@ -7,8 +7,10 @@ extension Coordinator {
     /// `max_parallel`); a task whose process ended but whose prompt is not yet out of running/
     /// counts in done or failed, by its outcome.
     func registryJSON(live: Bool) -> JSON {
-        let active = tasks.values.map { pendingCommits[$0.id] ?? $0 }.sorted { $0.id < $1.id }
-        let committing = pendingCommits.values.filter { tasks[$0.id] != nil }
+        let active = tasks.values.map(\.record).sorted { $0.id < $1.id }
+        let committing = tasks.values.compactMap { entry -> TaskRecord? in
+            if case .committing(let final) = entry.phase { return final } else { return nil }
+        }
         let coordinator: JSON = live ? .object([
             ("pid", .int(Int64(getpid()))), ("host", .string(host)), ("started_at", .string(startedAt.iso8601)),
         ]) : .null

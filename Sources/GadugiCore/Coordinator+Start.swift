@@ -5,25 +5,26 @@ import Glibc
 extension Coordinator {
     /// Tasks holding a slot: processes of ours, adopted ones, and ended ones whose leftovers are
     /// being stopped.
-    var runningCount: Int { children.count + adopted.count + stopping.count }
+    var runningCount: Int { slotsHeld }
 
     static let spaceComplaint = "space"
 
     func schedule() {
-        guard runningCount < settings.maxParallel, !waiting.isEmpty else { return }
+        guard runningCount < settings.maxParallel, waitingCount > 0 else { return }
         // A task started on a full disk loses its output and fails: it waits in claimed/ instead.
         if let short = DiskSpace.shortage(layout.base, minFree: settings.minFree) {
             return complaints.say(Coordinator.spaceComplaint,
-                "not starting tasks: \(short); \(waiting.count) task(s) wait in claimed/ and start by themselves when space returns")
+                "not starting tasks: \(short); \(waitingCount) task(s) wait in claimed/ and start by themselves when space returns")
         }
         complaints.resolve(Coordinator.spaceComplaint, "space is back: starting tasks again")
-        while runningCount < settings.maxParallel, let id = waiting.popFirst() {
+        while runningCount < settings.maxParallel, let id = scheduler.next() {
+            guard case .waiting? = tasks[id]?.phase else { continue }
             start(id)
         }
     }
 
     func start(_ id: String) {
-        guard var record = tasks[id] else { return }
+        guard var record = tasks[id]?.record else { return }
         if let missing = missingAgent() {
             return failWithoutProcess(record, status: 127, message: missing)
         }
@@ -59,7 +60,7 @@ extension Coordinator {
             pid = try supervisor.spawn(agent: settings.agentCommand, environment: environment(for: record),
                                        lockFD: lockFD, directory: layout.root, keepProcesses: settings.keepProcesses)
         } catch {
-            tasks[id] = record
+            tasks[id]?.record = record
             return failRunning(record, status: 126, message: "could not start /bin/sh: \(error)")
         }
         startHeartbeat(id)
@@ -70,12 +71,11 @@ extension Coordinator {
         record.finishedAt = nil
         record.exitCode = nil
         record.signal = nil
-        tasks[id] = record
-        children[pid] = id
-        seen[id] = (nil, nil)
-        deferred.append((id, .running, now.asDouble + recordDelay))
-        monitor.event(record)
-        logger.info("started \(id) (pid \(pid))")
+        tasks[id]?.record = record
+        tasks[id]?.seen = (nil, nil)
+        tasks[id]?.recordDue = now.asDouble + recordDelay
+        setPhase(id, .running(pid))
+        publish(.started(record))
     }
 
     /// The agent check, looked up at most once a second (a PATH walk per start is waste, but an
@@ -98,20 +98,14 @@ extension Coordinator {
     /// A task that cannot start just now stays claimed and is tried again at the next tick.
     func stall(_ id: String, _ why: String) {
         complaints.say("start", "cannot start \(id): \(why); it stays claimed and is tried again")
-        stalledStarts.insert(id)
+        setPhase(id, .stalled)
     }
 
     /// A task whose prompt file its producer removed: forgotten, with a word in the log.
     func withdraw(_ id: String, from queue: Layout.Queue) {
-        logger.warning("\(id) was withdrawn: its prompt is no longer in \(queue.rawValue)/")
-        tasks.removeValue(forKey: id)
-        seen.removeValue(forKey: id)
-        adopted.remove(id)
-        stopping.removeValue(forKey: id)
-        pendingCommits.removeValue(forKey: id)
+        publish(.withdrawn(id: id, from: queue))
+        forget(id)
         try? Files.remove(layout.heartbeat(id))
-        if batchIDs.contains(id) { results[id] = .withdrawn(id: id) }
-        monitor.markRegistryDirty()
     }
 
     func environment(for record: TaskRecord) -> [String] {
@@ -134,7 +128,7 @@ extension Coordinator {
         }
         var running = record
         running.state = .running
-        tasks[record.id] = running
+        tasks[record.id]?.record = running
         failRunning(running, status: status, message: message)
     }
 
@@ -145,7 +139,7 @@ extension Coordinator {
         try? Files.writeAtomically(layout.outcome(record.id), Array("\(status)\n".utf8))
         var r = record
         r.message = message
-        tasks[record.id] = r
+        tasks[record.id]?.record = r
         finish(record.id, waitStatus: nil, message: message)
     }
 

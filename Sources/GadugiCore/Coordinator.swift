@@ -47,39 +47,26 @@ public final class Coordinator {
     let searchPath: String?
     let host = ProcessInfo.processInfo.hostName
 
-    /// Claimed and running tasks; finished ones leave memory, so it stays O(active).
-    var tasks: [String: TaskRecord] = [:]
-    var waiting = Deque<String>()
+    /// Claimed and running tasks, one entry each; finished ones leave memory, so it stays O(active).
+    var tasks: [String: TaskEntry] = [:]
+    /// The order in which waiting tasks start.
+    var scheduler = Scheduler()
+    /// Our children's pids → task ids (an index into `tasks`, kept by `setPhase`).
     var children: [pid_t: String] = [:]
-    /// Running tasks whose process belongs to an earlier coordinator: watched through their locks.
-    var adopted = Set<String>()
+    /// How many tasks are in each phase that is counted (kept by `admit`, `setPhase`, `forget`).
+    var slotsHeld = 0
+    var waitingCount = 0
+    var stalledCount = 0
     /// Names in `incoming/` to claim, in arrival order.
     var pending = ArrivalQueue()
     /// Names a claim found unfinished (open for writing, or not yet settled).
     var parked = Parking()
     var suffixes: [String: Int] = [:]
     var finishedCounts: [Layout.Queue: Int] = [:]
-    /// Last seen mtimes of each running task's report and heartbeat.
-    var seen: [String: (report: Timestamp?, heartbeat: Timestamp?)] = [:]
-    /// `progress.json` writes put off a little: a task that leaves the state first never gets
-    /// that record written, which spares a file creation per task when tasks are short.
-    var deferred: [(id: String, state: TaskState, due: Double)] = []
-    /// How long a `claimed` or `running` record waits: shorter than anyone could watch, longer
-    /// than a claim usually waits for its slot or `true` runs.
+    /// How long a `claimed` or `running` record waits before it is written: shorter than anyone
+    /// could watch, longer than a claim usually waits for its slot or `true` runs. A task that
+    /// leaves the state first never gets that record, which spares a file creation per task.
     let recordDelay = 0.02
-    /// Tasks whose process has ended, committed after the freed slots are refilled so that the
-    /// next agent does not wait for this one's bookkeeping.
-    var exited: [(id: String, status: Int32)] = []
-    /// Claimed tasks that could not start for a reason that may pass (tried again at each tick,
-    /// not in a spin), and final records whose commit rename failed (likewise).
-    var stalledStarts = Set<String>()
-    var pendingCommits: [String: TaskRecord] = [:]
-    /// Tasks whose process has ended but whose session still has processes: they keep their slot
-    /// until those are gone (SIGTERM, then SIGKILL after the grace), then are committed.
-    var stopping: [String: Stopping] = [:]
-    /// Active tasks whose `progress.json` could not be written (a full disk): written again at
-    /// each tick, so no record stays stale once space returns.
-    var unwritten = Set<String>()
     let complaints: Complaints
     var agentCheck: (at: Double, message: String?) = (-1, nil)
     var stopSignal: Int32?
@@ -87,7 +74,6 @@ public final class Coordinator {
     var nextTick = Timestamp.now()
     /// The batch of `gadugi run FILE...`: incoming name → id, and what became of each.
     var batch: [String: String] = [:]
-    var batchIDs = Set<String>()
     public internal(set) var results: [String: Result] = [:]
 
     public init(layout: Layout, settings: Settings, options: Options, logger: Logger) {
@@ -113,7 +99,6 @@ public final class Coordinator {
     public func track(_ submitted: [(name: String, id: String)]) {
         for (name, id) in submitted {
             batch[name] = id
-            batchIDs.insert(id)
             pending.append(name)
         }
     }
@@ -132,11 +117,11 @@ public final class Coordinator {
         startSignalThread(signals)
         try recover()
         let watcher = Watcher(directory: layout.queue(.incoming), mailbox: mailbox)
-        // Before any agent starts: what its agent leaves behind is then re-parented to us.
         do { try watcher.start() } catch {
             logger.warning("\(error); new prompts are found by rescans every \(options.rescanInterval) s")
         }
         let box = mailbox
+        // Before any agent starts: what an agent leaves behind is then re-parented to us.
         supervisor.startReaper { pid, status in box.post(.exited(pid, status)) }
         rescan(settles: false)
         logger.info("coordinating \(layout.root) with up to \(settings.maxParallel) agents: \(settings.agent)")
@@ -152,13 +137,15 @@ public final class Coordinator {
             if shouldStop() { break }
             // Spares are made only when nothing waits: under a backlog they would be made and then
             // renamed, costing more than creating the files in place.
-            if pending.isEmpty && waiting.isEmpty && !complaints.isOpen(Coordinator.spaceComplaint) { spares.refill(atMost: 2) }
+            if pending.isEmpty && waitingCount == 0 && !complaints.isOpen(Coordinator.spaceComplaint) { spares.refill(atMost: 2) }
         }
         monitor.flushEvents()
         monitor.flushRegistry(force: true) { registryJSON(live: false) }
         if let s = stopSignal {
-            logger.info("stopping on signal \(s): \(children.count + adopted.count) running task(s) carry on and record their outcomes")
-            for (id, stop) in stopping {
+            let running = count { if case .running = $0 { true } else if case .adopted = $0 { true } else { false } }
+            logger.info("stopping on signal \(s): \(running) running task(s) carry on and record their outcomes")
+            for (id, entry) in tasks {
+                guard case .stopping(let stop) = entry.phase else { continue }
                 logger.warning("\(id): \(Session.signal(stop.session, SIGKILL)) leftover process(es) killed on the way out")
             }
         }
@@ -170,7 +157,7 @@ public final class Coordinator {
         var wait = max(0, nextTick.asDouble - now)
         if let due = parked.nextDue() { wait = min(wait, max(0, due.asDouble - now)) }
         if monitor.registryPending { wait = min(wait, monitor.registryInterval) }
-        if let due = deferred.map(\.due).min() { wait = min(wait, max(0, due - Timestamp.now().asDouble)) }
+        if let due = tasks.values.compactMap(\.recordDue).min() { wait = min(wait, max(0, due - now)) }
         return wait
     }
 
@@ -189,10 +176,10 @@ public final class Coordinator {
         case .rescan:
             rescan()
         case .exited(let pid, let status):
-            guard let id = children.removeValue(forKey: pid) else { return }
+            guard let id = children[pid] else { return }
             // Left processes behind (or died and left its agent): handled now, before the freed
             // slot is refilled, so that `max_parallel` holds for agents, not only for wrappers.
-            if Session.mayHaveMembers(pid) { finish(id, waitStatus: status) } else { exited.append((id, status)) }
+            if Session.mayHaveMembers(pid) { finish(id, waitStatus: status) } else { setPhase(id, .exited(status)) }
         case .signal(let s):
             stopSignal = s
         case .incomingReplaced(let what):
@@ -205,14 +192,19 @@ public final class Coordinator {
     func tick() {
         let now = Timestamp.now()
         nextTick = now.adding(options.tick)
-        for id in adopted where Supervisor.lockState(layout.taskDirectory(id)) == .free {
-            adopted.remove(id)
-            finish(id, waitStatus: nil)
+        for (id, entry) in tasks {
+            switch entry.phase {
+            case .adopted where Supervisor.lockState(layout.taskDirectory(id)) == .free: finish(id, waitStatus: nil)
+            case .stalled: setPhase(id, .waiting); scheduler.putBack(id)
+            case .committing(let final): commit(final)
+            case .stopping(let stop): checkStopping(id, stop, now)
+            case .running, .adopted: refreshReport(id)
+            case .waiting, .exited: break
+            }
+            if tasks[id]?.unwritten == true, let record = tasks[id]?.record, monitor.writeProgress(record) {
+                tasks[id]?.unwritten = false
+            }
         }
-        retryStalled()
-        checkStopping(now)
-        writeUnwritten()
-        for id in tasks.keys where tasks[id]?.state == .running && stopping[id] == nil { refreshReport(id) }
         if now.asDouble - lastRescan.asDouble >= options.rescanInterval { rescan() }
     }
 
@@ -247,16 +239,49 @@ public final class Coordinator {
         }
     }
 
-    /// Writes again the records of active tasks that could not be written.
-    func writeUnwritten() {
-        for id in unwritten {
-            guard let record = tasks[id] else { unwritten.remove(id); continue }
-            if monitor.writeProgress(record) { unwritten.remove(id) } else { return }
-        }
+    // MARK: entries
+
+    /// Counts how many tasks are in the phases `claimBudget` and `runningCount` need.
+    private func count(_ phase: TaskEntry.Phase, _ delta: Int) {
+        if phase.holdsSlot { slotsHeld += delta }
+        if case .waiting = phase { waitingCount += delta }
+        if case .stalled = phase { stalledCount += delta }
+    }
+
+    /// The number of entries whose phase matches.
+    func count(where matches: (TaskEntry.Phase) -> Bool) -> Int {
+        tasks.values.reduce(0) { matches($1.phase) ? $0 + 1 : $0 }
+    }
+
+    /// Takes a new task into memory (a claim, or recovery at start).
+    func admit(_ entry: TaskEntry) {
+        if let old = tasks[entry.record.id] { count(old.phase, -1) }
+        tasks[entry.record.id] = entry
+        count(entry.phase, 1)
+        if case .waiting = entry.phase { scheduler.add(entry.record.id) }
+        if case .running(let pid) = entry.phase { children[pid] = entry.record.id }
+    }
+
+    /// Moves a task to another phase: the one place that keeps the counts and the pid index.
+    func setPhase(_ id: String, _ phase: TaskEntry.Phase) {
+        guard let old = tasks[id]?.phase else { return }
+        count(old, -1)
+        if case .running(let pid) = old { children.removeValue(forKey: pid) }
+        tasks[id]?.phase = phase
+        count(phase, 1)
+        if case .running(let pid) = phase { children[pid] = id }
+    }
+
+    /// Forgets a task (committed or withdrawn).
+    func forget(_ id: String) {
+        guard let entry = tasks.removeValue(forKey: id) else { return }
+        count(entry.phase, -1)
+        if case .running(let pid) = entry.phase { children.removeValue(forKey: pid) }
     }
 
     /// Writes an active task's record now, or remembers to write it again.
     func record(_ record: TaskRecord) {
-        if !monitor.writeProgress(record) { unwritten.insert(record.id) }
+        let written = monitor.writeProgress(record)
+        tasks[record.id]?.unwritten = !written
     }
 }
