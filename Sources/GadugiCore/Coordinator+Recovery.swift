@@ -25,7 +25,7 @@ extension Coordinator {
                     + "in running/, so whether its agent ran cannot be told; failed rather than run twice")
                 continue
             }
-            let lock = Supervisor.lockState(layout.taskDirectory(id))
+            let lock = TaskLock.state(of: layout.taskDirectory(id))
             if lock != .free {
                 record.state = .running
                 let filled = fillStart(record)

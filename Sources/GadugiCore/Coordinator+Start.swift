@@ -29,24 +29,19 @@ extension Coordinator {
             return failWithoutProcess(record, status: 127, message: missing)
         }
         // The task folder is the task's lock: locked here and handed to the task's process, which
-        // holds it for as long as it lives. Nothing is created for it, and nobody rewrites it
-        // (an agent may well rewrite its prompt file).
+        // holds it for as long as it lives.
         let lockFD: CInt
-        do { lockFD = try openTaskFolder(id) } catch {
-            if error.errno == .tooManyOpenFiles || error.errno == .noMemory { return stall(id, "\(error)") }
-            return failWithoutProcess(record, status: 126, message: "cannot open its task folder to lock it: \(error)")
+        do { lockFD = try TaskLock.take(layout.taskDirectory(id)) } catch {
+            switch error {
+            case .held, .system(_, mayPass: true): return stall(id, "\(error)")
+            case .system: return failWithoutProcess(record, status: 126, message: "\(error)")
+            }
         }
         defer { close(lockFD) }
         // Its log and records go there: a folder that cannot be written (a read-only mount, lost
         // permissions) would lose them, so the task waits instead.
         if access(layout.taskDirectory(id), W_OK) != 0 {
             return stall(id, "its folder cannot be written: \(SystemError.last("access", layout.taskDirectory(id)))")
-        }
-        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            if currentErrno() == EWOULDBLOCK {
-                return stall(id, "its folder is locked by another process (a task process of an earlier run?)")
-            }
-            return failWithoutProcess(record, status: 126, message: "cannot lock its task folder: \(SystemError.last("flock", layout.taskDirectory(id)))")
         }
         // A new attempt must not inherit an old attempt's status.
         if record.attempts > 0 { try? Files.remove(layout.outcome(id)) }
@@ -84,15 +79,6 @@ extension Coordinator {
         let now = Timestamp.now().asDouble
         if now - agentCheck.at >= 1 { agentCheck = (now, settings.missingAgentMessage(path: searchPath)) }
         return agentCheck.message
-    }
-
-    /// Opens the task's folder for its lock; one removed by hand is made again (the id is ours).
-    func openTaskFolder(_ id: String) throws(SystemError) -> CInt {
-        do { return try Files.open(layout.taskDirectory(id), O_RDONLY | O_DIRECTORY) } catch {
-            guard error.errno == .noSuchFileOrDirectory else { throw error }
-            try Files.makeDirectory(layout.taskDirectory(id))
-            return try Files.open(layout.taskDirectory(id), O_RDONLY | O_DIRECTORY)
-        }
     }
 
     /// A task that cannot start just now stays claimed and is tried again at the next tick.

@@ -194,7 +194,7 @@ public final class Coordinator {
         nextTick = now.adding(options.tick)
         for (id, entry) in tasks {
             switch entry.phase {
-            case .adopted where Supervisor.lockState(layout.taskDirectory(id)) == .free: finish(id, waitStatus: nil)
+            case .adopted where TaskLock.state(of: layout.taskDirectory(id)) == .free: finish(id, waitStatus: nil)
             case .stalled: setPhase(id, .waiting); scheduler.putBack(id)
             case .committing(let final): commit(final)
             case .stopping(let stop): checkStopping(id, stop, now)

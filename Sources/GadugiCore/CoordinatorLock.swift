@@ -47,6 +47,6 @@ public final class CoordinatorLock {
 
     /// True when a live coordinator holds the lock (for readers such as `gadugi status`).
     public static func isHeld(_ layout: Layout) -> Bool {
-        Supervisor.isLocked(layout.coordinatorLock)
+        TaskLock.isHeld(layout.coordinatorLock)
     }
 }

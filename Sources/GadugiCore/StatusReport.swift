@@ -74,7 +74,7 @@ public struct StatusReport {
     /// Nil while the lock is held or cannot be read, and when the process died without an outcome
     /// (the coordinator is about to finish it as failed; until then it is running).
     static func uncommittedOutcome(_ layout: Layout, id: String) -> Supervisor.Outcome? {
-        guard Supervisor.lockState(layout.taskDirectory(id)) == .free else { return nil }
+        guard TaskLock.state(of: layout.taskDirectory(id)) == .free else { return nil }
         let outcome = Supervisor.outcome(layout, id: id)
         return outcome.recorded ? outcome : nil
     }

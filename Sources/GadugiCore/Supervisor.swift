@@ -127,33 +127,6 @@ public final class Supervisor: Sendable {
         if let w = waitStatus, w & 0x7f != 0x7f { signal = Int(w & 0x7f) }
         return Outcome(exitCode: nil, signal: signal, finishedAt: .now(), recorded: false)
     }
-
-    /// What a non-blocking `flock` attempt says about a lock.
-    public enum LockState: Sendable, Equatable {
-        case held
-        case free
-        /// The question could not be asked (no descriptor left, a file system without flock...):
-        /// never read as "the task has ended".
-        case unknown
-    }
-
-    public static func lockState(_ path: String) -> LockState {
-        let fd: CInt
-        do { fd = try Files.open(path, O_RDONLY | O_NONBLOCK) } catch {
-            return error.errno == .noSuchFileOrDirectory ? .free : .unknown
-        }
-        defer { close(fd) }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return .free
-        }
-        return currentErrno() == EWOULDBLOCK ? .held : .unknown
-    }
-
-    /// True while some process holds the lock.
-    public static func isLocked(_ path: String) -> Bool {
-        lockState(path) == .held
-    }
 }
 
 extension String {

@@ -163,10 +163,10 @@ final class SupervisorTests: SpoolTestCase {
     }
 
     func testLockIsHeldWhileTheAgentRunsAndReleasedAfter() throws {
-        XCTAssertFalse(Supervisor.isLocked(prompt), "nobody holds it yet")
+        XCTAssertFalse(TaskLock.isHeld(prompt), "nobody holds it yet")
         let pid = try spawn(handshakeAgent)
         guard waitUntilStarted() else { return }
-        XCTAssertTrue(Supervisor.isLocked(prompt), "the task's process holds the lock (the test closed its descriptor)")
+        XCTAssertTrue(TaskLock.isHeld(prompt), "the task's process holds the lock (the test closed its descriptor)")
 
         // The wrapper holds exactly 0, 1, 2 and the prompt as 3, in a session of its own.
         let fds = names("/proc/\(pid)/fd").sorted { Int($0)! < Int($1)! }
@@ -182,7 +182,7 @@ final class SupervisorTests: SpoolTestCase {
         try release()
         let status = waitForChild(pid)
         XCTAssertEqual(describeWaitStatus(status), "exit 0")
-        XCTAssertFalse(Supervisor.isLocked(prompt), "the kernel dropped the lock with the process")
+        XCTAssertFalse(TaskLock.isHeld(prompt), "the kernel dropped the lock with the process")
         XCTAssertEqual(text(layout.outcome(id)), "0\n")
         XCTAssertEqual(log, "released\n")
     }
@@ -192,10 +192,10 @@ final class SupervisorTests: SpoolTestCase {
         guard waitUntilStarted() else { return }
         let done = layout.queue(.done, "t1.md")
         try Files.renameNoReplace(prompt, done)
-        XCTAssertTrue(Supervisor.isLocked(done))
+        XCTAssertTrue(TaskLock.isHeld(done))
         try release()
         _ = waitForChild(pid)
-        XCTAssertFalse(Supervisor.isLocked(done))
+        XCTAssertFalse(TaskLock.isHeld(done))
     }
 
     func testABackgroundProcessLeftByTheAgentDoesNotHoldTheLock() throws {
@@ -205,19 +205,19 @@ final class SupervisorTests: SpoolTestCase {
         }
         defer { kill(daemon, SIGKILL) }
         XCTAssertEqual(kill(daemon, 0), 0, "the daemon is still alive (the scenario under test)")
-        XCTAssertFalse(Supervisor.isLocked(prompt), "a daemon without descriptor 3 cannot keep the task running")
+        XCTAssertFalse(TaskLock.isHeld(prompt), "a daemon without descriptor 3 cannot keep the task running")
         XCTAssertEqual(self.text(layout.outcome(id)), "0\n")
     }
 
     func testIsLocked() throws {
-        XCTAssertFalse(Supervisor.isLocked(root + "/missing"))
+        XCTAssertFalse(TaskLock.isHeld(root + "/missing"))
         let fd = try Files.open(prompt, O_RDONLY)
         defer { close(fd) }
-        XCTAssertFalse(Supervisor.isLocked(prompt))
+        XCTAssertFalse(TaskLock.isHeld(prompt))
         XCTAssertEqual(flock(fd, LOCK_EX | LOCK_NB), 0)
-        XCTAssertTrue(Supervisor.isLocked(prompt), "a lock on another open file description, even in this process")
+        XCTAssertTrue(TaskLock.isHeld(prompt), "a lock on another open file description, even in this process")
         XCTAssertEqual(flock(fd, LOCK_UN), 0)
-        XCTAssertFalse(Supervisor.isLocked(prompt))
+        XCTAssertFalse(TaskLock.isHeld(prompt))
     }
 
     // MARK: nothing from a file name is ever shell code
@@ -295,7 +295,7 @@ final class SupervisorTests: SpoolTestCase {
         XCTAssertEqual(outcome.signal, 9)
         XCTAssertNil(outcome.exitCode)
         XCTAssertFalse(outcome.succeeded)
-        XCTAssertTrue(eventually { !Supervisor.isLocked(self.prompt) }, "the lock goes with the processes")
+        XCTAssertTrue(eventually { !TaskLock.isHeld(self.prompt) }, "the lock goes with the processes")
     }
 
     func testSpawnIntoAMissingDirectoryFails() throws {
