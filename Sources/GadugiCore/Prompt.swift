@@ -23,8 +23,10 @@ public struct Prompt: Sendable {
     /// `name:` from the front matter, if any.
     public let name: String?
     /// The front matter's keys with their values: scalars as written, lists and mappings as YAML
-    /// text (empty when there is none). Later capabilities (dependencies, files) read it.
+    /// text (empty when there is none), unknown keys included.
     public let frontMatter: [String: String]
+    /// The typed keys the scheduler uses (`id`, `depends_on`, `files`...), checked.
+    public let spec: TaskSpec
 
     /// Why a file cannot be run. Each message is written to the `.reason` file.
     public enum Rejection: Error, Equatable, CustomStringConvertible {
@@ -42,6 +44,9 @@ public struct Prompt: Sendable {
         /// A key's value is too long; `bytes` is nil when YAML aliases expand it beyond what is
         /// worth measuring.
         case frontMatterValueTooLong(key: String, bytes: Int?, limit: Int)
+        /// A key gadugi reads has a value of the wrong type or an unsafe one: `found` is the value
+        /// as shown (cut, escaped) with what it is, `expected` what would do, with an example.
+        case badFrontMatterKey(key: String, found: String, expected: String)
 
         public var description: String {
             switch self {
@@ -60,6 +65,8 @@ public struct Prompt: Sendable {
                 return "front matter key '\(key)' is \(n) bytes long; the limit is \(limit): shorten its value"
             case .frontMatterValueTooLong(let key, nil, let limit):
                 return "front matter key '\(key)' expands (through YAML aliases) to more than \(Limits.frontMatterBytes) bytes; the limit is \(limit): write the value out"
+            case .badFrontMatterKey(let key, let found, let expected):
+                return "front matter key '\(key)' has \(found); expected \(expected)"
             }
         }
     }
@@ -79,7 +86,7 @@ public struct Prompt: Sendable {
 
     static func parseFrontMatter(_ text: String) -> Result<Prompt, Rejection> {
         guard text.hasPrefix("---\n") || text.hasPrefix("---\r\n") else {
-            return .success(Prompt(name: nil, frontMatter: [:]))
+            return .success(Prompt(name: nil, frontMatter: [:], spec: .empty))
         }
         // "\r\n" is one Character in Swift, so split on newlines, not on "\n".
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
@@ -92,7 +99,7 @@ public struct Prompt: Sendable {
         do { node = try Yams.compose(yaml: yaml) } catch {
             return .failure(.badFrontMatter(String(describing: error).split(separator: "\n").first.map(String.init) ?? "unreadable"))
         }
-        guard let node else { return .success(Prompt(name: nil, frontMatter: [:])) }
+        guard let node else { return .success(Prompt(name: nil, frontMatter: [:], spec: .empty)) }
         guard let mapping = node.mapping else { return .failure(.badFrontMatter("it is not a mapping of keys to values")) }
         if mapping.count > Limits.keys { return .failure(.tooManyFrontMatterKeys(mapping.count)) }
         var fields: [String: String] = [:]
@@ -103,7 +110,8 @@ public struct Prompt: Sendable {
             case .failure(let why): return .failure(why)
             }
         }
-        return .success(Prompt(name: fields["name"], frontMatter: fields))
+        // After the caps: a value is read only once it is known to be small.
+        return TaskSpec.parse(mapping).map { Prompt(name: fields["name"], frontMatter: fields, spec: $0) }
     }
 
     /// One key's text, within the caps.
