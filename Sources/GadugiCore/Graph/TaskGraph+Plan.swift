@@ -7,7 +7,7 @@ extension TaskGraph {
     /// dependants may be in wave 1, and their files are free by then); done tasks are satisfied.
     /// Tasks sharing files that could be in the same wave go in arrival order: the earliest
     /// stays, the others move to the next wave. Cost: O(tasks + edges) plus the file overlap
-    /// tests within each wave.
+    /// tests among the tasks of a wave that declare files.
     public func plan() -> TaskPlan {
         let waiting = nodes.values.filter { $0.task.state == .waiting }.sorted { $0.task.arrival < $1.task.arrival }
         let stuck = stuckTasks(waiting)
@@ -43,14 +43,21 @@ extension TaskGraph {
     func arrival(of id: String) -> Int { nodes[id]?.task.arrival ?? .max }
 
     /// Splits candidates (by arrival) into a wave without shared files and the ones deferred.
+    /// Only tasks that declare files are compared, so a wide wave of tasks without files is linear.
     func fillWave(from candidates: [String]) -> (wave: [String], deferred: [String]) {
-        var wave: [GraphTask] = []
+        var wave: [String] = []
+        var withFiles: [GraphTask] = []
         var deferred: [String] = []
         for id in candidates {
             guard let task = nodes[id]?.task else { continue }
-            if wave.contains(where: { filesOverlap($0, task) }) { deferred.append(id) } else { wave.append(task) }
+            if withFiles.contains(where: { filesOverlap($0, task) }) {
+                deferred.append(id)
+                continue
+            }
+            wave.append(id)
+            if !task.files.isEmpty { withFiles.append(task) }
         }
-        return (wave.map(\.id), deferred)
+        return (wave, deferred)
     }
 
     /// Waiting tasks that can never run because of a missing or failed dependency, directly or
