@@ -1,66 +1,95 @@
+import DequeModule
+
 extension TaskGraph {
-    /// The cycle a newly added task closed, if any: members in order, starting with it, each
-    /// depending on the next.
+    /// The cycles closed by newly added tasks, each listed from its member earliest in `added`
+    /// (each member depends on the next, the last on the first), by that member's id.
     ///
-    /// Before the arrival the waiting tasks formed no cycle (cycles are rejected as they
-    /// close), so any new cycle runs through the new task: out along its dependencies and back
-    /// in through one of its dependants. Two searches run in lockstep, one forward along
-    /// dependencies and one backward along dependants, over waiting tasks only (a running or
-    /// finished task cannot be waiting for itself); whichever runs out first decides. So the
-    /// cost is bounded by the smaller side: a task arriving with no dependants yet — the common
-    /// case — costs O(1), and a chain built in either order costs O(n) in all.
-    mutating func cycle(closedBy id: String) -> [String]? {
-        guard nodes[id]?.task.state == .waiting else { return nil }
-        var forward = CycleSearch(start: id) { graph, node in graph.nodes[node]?.edges.compactMap(\.target) ?? [] }
-        var backward = CycleSearch(start: id) { graph, node in graph.nodes[node]?.dependants ?? [] }
+    /// The waiting tasks formed no cycle before (cycles are rejected as they close), so every
+    /// new cycle runs through a new task: out along dependencies and back in along dependants.
+    /// All its members are therefore both reachable from the new tasks and able to reach them.
+    /// Both regions are explored in lockstep over waiting tasks only (a running or finished task
+    /// is not waiting for anything); the first to run out bounds the depth-first search that
+    /// lists the cycles. A task arriving with no dependants yet — the common case — costs O(its
+    /// edges), and a chain costs O(n) in all whichever order its tasks arrive in.
+    mutating func cycles(closedBy added: [String]) -> [String: [String]] {
+        let starts = added.filter { nodes[$0]?.task.state == .waiting }
+        guard !starts.isEmpty else { return [:] }
+        let region = smallerRegion(around: starts)
+        let position = Dictionary(added.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        var found: [String: [String]] = [:]
+        for cycle in depthFirstCycles(from: starts, within: region) {
+            guard let first = cycle.indices.min(by: { position[cycle[$0], default: .max] < position[cycle[$1], default: .max] }),
+                  position[cycle[first]] != nil, found[cycle[first]] == nil
+            else { continue }
+            found[cycle[first]] = Array(cycle[first...] + cycle[..<first])
+        }
+        return found
+    }
+
+    func dependencies(of id: String) -> [String] { nodes[id]?.edges.compactMap(\.target) ?? [] }
+
+    func isWaiting(_ id: String) -> Bool { nodes[id]?.task.state == .waiting }
+
+    /// The waiting tasks reachable from `starts` along dependencies, or those reaching them along
+    /// dependants, whichever set is found complete first.
+    mutating func smallerRegion(around starts: [String]) -> Set<String> {
+        var forward = RegionSearch(starts) { graph, id in graph.dependencies(of: id) }
+        var backward = RegionSearch(starts) { graph, id in graph.nodes[id]?.dependants ?? [] }
         while true {
             work += 2
-            switch forward.step(in: self) {
-            case .found(let path): return path
-            case .exhausted: return nil
-            case .searching: break
-            }
-            switch backward.step(in: self) {
-            case .found(let path): return [id] + path.dropFirst().reversed()
-            case .exhausted: return nil
-            case .searching: break
+            if forward.step(in: self) { return forward.seen }
+            if backward.step(in: self) { return backward.seen }
+        }
+    }
+
+    /// Cycles among the waiting tasks of `region`, found as back edges of a depth-first search
+    /// along dependencies; each is the stretch of the search path that the back edge closes.
+    mutating func depthFirstCycles(from starts: [String], within region: Set<String>) -> [[String]] {
+        var finished = Set<String>()
+        var cycles: [[String]] = []
+        for start in starts where !finished.contains(start) {
+            var path: [(id: String, next: [String])] = [(start, dependencies(of: start))]
+            var onPath: [String: Int] = [start: 0]
+            while let top = path.last {
+                work += 1
+                guard let next = top.next.last else {
+                    path.removeLast()
+                    onPath[top.id] = nil
+                    finished.insert(top.id)
+                    continue
+                }
+                path[path.count - 1].next.removeLast()
+                if let at = onPath[next] {
+                    cycles.append(path[at...].map(\.id))
+                } else if region.contains(next), !finished.contains(next), isWaiting(next) {
+                    onPath[next] = path.count
+                    path.append((next, dependencies(of: next)))
+                }
             }
         }
+        return cycles
     }
 }
 
-/// A depth-first search from a task back to itself over waiting tasks, advanced one node per
-/// step so that two searches can run in lockstep.
-struct CycleSearch {
-    enum Step { case searching, exhausted, found([String]) }
+/// A breadth-first exploration of waiting tasks, advanced one task per step so that two can
+/// run in lockstep and the smaller decide the cost.
+struct RegionSearch {
+    private(set) var seen: Set<String>
+    private var queue: Deque<String>
+    private let successors: (TaskGraph, String) -> [String]
 
-    let start: String
-    let successors: (TaskGraph, String) -> [String]
-    /// The path from `start`, with each node's successors not yet tried.
-    private var stack: [(id: String, next: [String])] = []
-    private var seen: Set<String> = []
-
-    init(start: String, successors: @escaping (TaskGraph, String) -> [String]) {
-        self.start = start
+    init(_ starts: [String], successors: @escaping (TaskGraph, String) -> [String]) {
+        seen = Set(starts)
+        queue = Deque(starts)
         self.successors = successors
     }
 
-    /// Tries one more edge. `found` carries the path from `start` to the node that leads back.
-    mutating func step(in graph: TaskGraph) -> Step {
-        if stack.isEmpty {
-            guard seen.isEmpty else { return .exhausted }
-            seen.insert(start)
-            stack.append((start, successors(graph, start)))
+    /// Visits one more task; true once there is nothing left to visit.
+    mutating func step(in graph: TaskGraph) -> Bool {
+        guard let id = queue.popFirst() else { return true }
+        for next in successors(graph, id) where graph.isWaiting(next) && seen.insert(next).inserted {
+            queue.append(next)
         }
-        guard let top = stack.last else { return .exhausted }
-        guard let next = top.next.last else {
-            stack.removeLast()
-            return stack.isEmpty ? .exhausted : .searching
-        }
-        stack[stack.count - 1].next.removeLast()
-        if next == start { return .found(stack.map(\.id)) }
-        guard graph.nodes[next]?.task.state == .waiting, seen.insert(next).inserted else { return .searching }
-        stack.append((next, successors(graph, next)))
-        return .searching
+        return queue.isEmpty
     }
 }

@@ -39,19 +39,27 @@ extension TaskGraph {
         }
     }
 
-    /// Points the edges that were waiting for `task`'s name at it; returns the dependants changed.
-    /// A rejected arrival resolves nothing: it will never run.
-    mutating func resolveAwaited(by task: GraphTask) -> [String] {
-        guard task.state != .rejected, let waiting = awaitedNames.removeValue(forKey: task.name) else { return [] }
+    /// Resolves the edges that were waiting for a task called `name`, now that one arrived;
+    /// returns the dependants changed. The rule of `resolve` picks among the arrivals (a
+    /// rejected arrival never counts, and leaves the name awaited).
+    mutating func resolveAwaited(_ name: String) -> [String] {
+        guard let waiting = awaitedNames.removeValue(forKey: name) else { return [] }
         var changed: [String] = []
+        var still: [String] = []
         for dependant in waiting {
             work += 1
-            guard let index = nodes[dependant]?.edges.firstIndex(where: { $0.name == task.name && $0.target == nil })
+            guard let task = nodes[dependant]?.task,
+                  let index = nodes[dependant]?.edges.firstIndex(where: { $0.name == name && $0.target == nil })
             else { continue }
+            guard let target = resolve(name, for: task) else {
+                still.append(dependant)
+                continue
+            }
             nodes[dependant]?.unresolved -= 1
-            link(dependant, edge: index, to: task.id)
+            link(dependant, edge: index, to: target)
             changed.append(dependant)
         }
+        if !still.isEmpty { awaitedNames[name] = still }
         return changed
     }
 

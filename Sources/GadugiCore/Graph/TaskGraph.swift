@@ -12,7 +12,7 @@
 /// tested against every active task that declares files (tasks without files cost nothing).
 public struct TaskGraph: Sendable {
     /// What `add` found.
-    public enum AddResult: Sendable, Equatable {
+    public enum AddResult: Sendable, Hashable {
         case added
         /// The task closed a dependency cycle. Members in order, starting with the task added:
         /// each depends on the next, the last on the first. The caller rejects every member.
@@ -47,16 +47,35 @@ public struct TaskGraph: Sendable {
     /// says whether it closed a cycle.
     @discardableResult
     public mutating func add(_ task: GraphTask) -> AddResult {
-        guard nodes[task.id] == nil else { return .duplicate }
-        nodes[task.id] = GraphNode(task)
-        byName[task.name, default: []].append(task.id)
-        resolveEdges(of: task.id)
-        let resolvedDependants = resolveAwaited(by: task)
-        if task.state.isActive { connectOverlaps(task.id) }
-        refresh(task.id)
-        for dependant in resolvedDependants { refresh(dependant) }
-        guard let cycle = cycle(closedBy: task.id) else { return .added }
-        return .cycle(cycle)
+        add(contentsOf: [task]).first ?? .duplicate
+    }
+
+    /// Adds the tasks of one batch (a `run FILE...` or `submit` call) as one step: all of them
+    /// are known before any name is resolved, so `b-2` finds `a-2` of its batch even when its
+    /// file comes first (added one by one, it would have resolved to last week's done `a`).
+    /// Returns one result per task, in order; a cycle is reported once, by its first member in
+    /// the list, and listed from that member. A task closing two cycles reports the first found:
+    /// once its members are rejected, the other cycle's tasks are blocked by the rejection.
+    @discardableResult
+    public mutating func add(contentsOf tasks: [GraphTask]) -> [AddResult] {
+        var added: [String] = []
+        let results = tasks.map { task -> AddResult in
+            guard nodes[task.id] == nil else { return .duplicate }
+            nodes[task.id] = GraphNode(task)
+            byName[task.name, default: []].append(task.id)
+            added.append(task.id)
+            return .added
+        }
+        for id in added { resolveEdges(of: id) }
+        var touched = added
+        for name in Set(tasks.map(\.name)) { touched += resolveAwaited(name) }
+        for id in added where nodes[id]?.task.state.isActive == true { connectOverlaps(id) }
+        for id in touched { refresh(id) }
+        let cycles = cycles(closedBy: added)
+        return zip(tasks, results).map { task, result in
+            guard result == .added, let members = cycles[task.id] else { return result }
+            return .cycle(members)
+        }
     }
 
     /// Moves a task to a new state and updates its dependants and the tasks sharing its files.
