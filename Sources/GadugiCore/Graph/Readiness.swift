@@ -1,5 +1,6 @@
 /// Whether a waiting task may start now, and if not, what it waits for — the answer the
-/// scheduler acts on and `gadugi status` / `gadugi plan` explain.
+/// scheduler acts on and `gadugi status` / `gadugi plan` explain. The first that applies wins:
+/// blocked (nothing will change without a retry), then waiting, then conflict.
 public enum Readiness: Sendable, Equatable {
     /// Every dependency is done and no task that goes first holds its files.
     case ready

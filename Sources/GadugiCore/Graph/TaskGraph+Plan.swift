@@ -11,11 +11,24 @@ extension TaskGraph {
     public func plan() -> TaskPlan {
         let waiting = nodes.values.filter { $0.task.state == .waiting }.sorted { $0.task.arrival < $1.task.arrival }
         let stuck = stuckTasks(waiting)
+        let placed = placeInWaves(waiting.filter { stuck[$0.task.id] == nil })
+        let stuckList = waiting.compactMap { node -> TaskPlan.Stuck? in
+            let id = node.task.id
+            if let reason = stuck[id] { return .init(id: id, reason: reason) }
+            return placed.ids.contains(id) ? nil : .init(id: id, reason: "in or behind a dependency cycle")
+        }
+        return TaskPlan(waves: placed.waves, stuck: stuckList)
+    }
+
+    /// Kahn's algorithm over the waiting tasks that can run (by arrival): a task joins the
+    /// candidates once its waiting dependencies are placed; `fillWave` defers those that share
+    /// files. Tasks on or behind a cycle are never placed.
+    func placeInWaves(_ runnable: [GraphNode]) -> (waves: [[String]], ids: Set<String>) {
         var remaining: [String: Int] = [:]
-        for node in waiting where stuck[node.task.id] == nil {
+        for node in runnable {
             remaining[node.task.id] = node.edges.filter { $0.target.map { state(of: $0) == .waiting } ?? false }.count
         }
-        var candidates = waiting.map(\.task.id).filter { remaining[$0] == 0 }
+        var candidates = runnable.map(\.task.id).filter { remaining[$0] == 0 }
         var waves: [[String]] = []
         var placed = Set<String>()
         while !candidates.isEmpty {
@@ -32,12 +45,7 @@ extension TaskGraph {
             }
             candidates = next.sorted { arrival(of: $0) < arrival(of: $1) }
         }
-        let stuckList = waiting.compactMap { node -> TaskPlan.Stuck? in
-            let id = node.task.id
-            if let reason = stuck[id] { return .init(id: id, reason: reason) }
-            return placed.contains(id) ? nil : .init(id: id, reason: "in or behind a dependency cycle")
-        }
-        return TaskPlan(waves: waves, stuck: stuckList)
+        return (waves, placed)
     }
 
     func arrival(of id: String) -> Int { nodes[id]?.task.arrival ?? .max }
