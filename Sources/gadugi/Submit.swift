@@ -45,8 +45,9 @@ enum SubmitFiles {
         try layout.create()
         let spool = Spool(layout: layout)
         var ids: [String] = []
+        let batch = Spool.Batch(size: files.count)
         for file in files {
-            do { ids.append(try spool.submit(file)) } catch {
+            do { ids.append(try spool.submit(file, batch: batch)) } catch {
                 throw Failure("cannot submit \(file.escapedForTerminal): \(error.description.escapedForTerminal)"
                               + (ids.isEmpty ? "" : " (already queued: \(ids.joined(separator: " ")))"))
             }

@@ -438,8 +438,19 @@ final class SpoolTests: SpoolTestCase {
         var st = stat()
         XCTAssertEqual(lstat(incoming("my-task.md"), &st), 0)
         XCTAssertEqual(text(layout.submitted("my-task")),
-                       "\(st.st_dev):\(st.st_ino):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)\n",
-                       "the marker names the delivered file (device:inode:mtime)")
+                       "\(st.st_dev):\(st.st_ino):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)\nname my-task\n",
+                       "the marker names the delivered file (device:inode:mtime) and the task name")
+    }
+
+    func testASubmittedCopyKeepsItsTaskNameAndBatch() throws {
+        let source = try makeSource("step.md", "Step\n")
+        _ = try spool.submit(source)
+        let batch = Spool.Batch(size: 2)
+        XCTAssertEqual(try spool.submit(source, batch: batch), "step-2")
+        guard let record = try claimed("step-2.md") else { return }
+        XCTAssertEqual(record.taskName, "step", "others depend on it by the name its file had, not by its id")
+        XCTAssertEqual(record.batch, batch.id)
+        XCTAssertEqual(record.batchSize, 2)
     }
 
     func testClaimUsesExactlyTheSubmittedIdAndRemovesTheMarker() throws {

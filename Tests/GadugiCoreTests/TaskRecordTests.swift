@@ -24,7 +24,9 @@ final class TaskRecordTests: SpoolTestCase {
         guard case .object(let pairs) = json else { return XCTFail("not an object") }
         XCTAssertEqual(pairs.map(\.0), ["schema_version", "id", "name", "state", "attempts", "pid", "created_at", "claimed_at",
                                         "started_at", "finished_at", "exit_code", "signal", "last_heartbeat", "percent",
-                                        "message", "log", "prompt"])
+                                        "message", "log", "prompt", "task_name", "depends_on", "files", "priority",
+                                        "agent", "base", "unknown_keys", "batch", "batch_size", "waiting_for",
+                                        "blocked_reason"])
         XCTAssertEqual(json["schema_version"], .int(1))
         XCTAssertEqual(json["started_at"], .string("2026-11-27T08:00:02.345Z"))
         XCTAssertEqual(json["signal"], .null, "unknown values are null")
@@ -100,5 +102,25 @@ final class TaskRecordTests: SpoolTestCase {
         try write(path, "[1,2]")
         XCTAssertEqual(AgentReport.load(path), AgentReport(percent: nil, message: nil), "JSON but not an object: nothing known")
         XCTAssertNil(AgentReport.load(root + "/missing.json"))
+    }
+
+    func testGraphFieldsRoundTrip() {
+        var r = full()
+        r.state = .waiting
+        r.taskName = "api"
+        r.dependsOn = ["schema", "auth"]
+        r.dependencies = ["schema": "schema-2"]
+        r.files = ["src/api/**"]
+        r.priority = 5
+        r.agent = "claude -p"
+        r.base = "main"
+        r.unknownKeys = ["owner"]
+        r.batch = "b1"
+        r.batchSize = 3
+        r.waitingFor = ["schema-2 (running)", "auth (not seen yet)"]
+        let json = r.json(layout)
+        XCTAssertEqual(json["prompt"], .string(".gadugi/queue/claimed/fix-login.txt"), "a waiting task's prompt is in claimed/")
+        XCTAssertEqual(TaskRecord(json: json), r)
+        XCTAssertEqual(JSON.parse(json.bytes())?["depends_on"]?.array?.first?["resolved"], .string("schema-2"))
     }
 }

@@ -1,10 +1,18 @@
-/// A task's state as the queue directories define it.
+/// A task's state. The queue folder its prompt is in is the truth; `waiting` and `blocked` are
+/// claimed tasks (their prompt is in `claimed/`) that may not start yet, which their record says.
 public enum TaskState: String, Sendable, CaseIterable {
-    case claimed, running, done, failed
+    /// Claimed and free to start when a slot frees.
+    case claimed
+    /// Claimed; waits for dependencies not done yet (or not seen yet), or for a task sharing its
+    /// files that goes first.
+    case waiting
+    /// Claimed; a dependency failed, was rejected or cancelled: it runs only if that is retried.
+    case blocked
+    case running, done, failed
 
     public var queue: Layout.Queue {
         switch self {
-        case .claimed: return .claimed
+        case .claimed, .waiting, .blocked: return .claimed
         case .running: return .running
         case .done: return .done
         case .failed: return .failed
@@ -30,6 +38,23 @@ public struct TaskRecord: Sendable, Equatable {
     public var lastHeartbeat: Timestamp?
     public var percent: Double?
     public var message: String?
+    /// The name other tasks depend on: front matter `id:`, else the id made from the file name.
+    public var taskName: String?
+    /// Names in its `depends_on`, and the ids they resolved to (nil while not seen yet).
+    public var dependsOn: [String] = []
+    public var dependencies: [String: String] = [:]
+    /// Front matter `files`, `priority`, `agent`, `base`, and the keys gadugi does not know.
+    public var files: [String] = []
+    public var priority = 0
+    public var agent: String?
+    public var base: String?
+    public var unknownKeys: [String] = []
+    /// The `run FILE...` or `submit` call it came with: names resolve inside it first.
+    public var batch: String?
+    public var batchSize: Int?
+    /// While waiting: what for ("a-2 (running)", "b (not seen yet)"); while blocked: why.
+    public var waitingFor: [String] = []
+    public var blockedReason: String?
 
     public init(id: String, ext: String, name: String, state: TaskState) {
         self.id = id
@@ -59,6 +84,19 @@ public struct TaskRecord: Sendable, Equatable {
             ("message", .optional(message)),
             ("log", .string(layout.relative(layout.log(id)))),
             ("prompt", .string(layout.relative(layout.queue(state.queue, fileName)))),
+            ("task_name", .optional(taskName)),
+            ("depends_on", .array(dependsOn.map { name in
+                .object([("name", .string(name)), ("resolved", .optional(dependencies[name]))])
+            })),
+            ("files", .array(files.map(JSON.string))),
+            ("priority", .int(Int64(priority))),
+            ("agent", .optional(agent)),
+            ("base", .optional(base)),
+            ("unknown_keys", .array(unknownKeys.map(JSON.string))),
+            ("batch", .optional(batch)),
+            ("batch_size", .optional(batchSize.map(Int64.init))),
+            ("waiting_for", .array(waitingFor.map(JSON.string))),
+            ("blocked_reason", .optional(blockedReason)),
         ])
     }
 
@@ -79,6 +117,21 @@ public struct TaskRecord: Sendable, Equatable {
         lastHeartbeat = json["last_heartbeat"]?.string.flatMap(Timestamp.init(iso8601:))
         percent = json["percent"]?.double
         message = json["message"]?.string
+        taskName = json["task_name"]?.string
+        for item in json["depends_on"]?.array ?? [] {
+            guard let name = item["name"]?.string else { continue }
+            dependsOn.append(name)
+            if let resolved = item["resolved"]?.string { dependencies[name] = resolved }
+        }
+        files = (json["files"]?.array ?? []).compactMap(\.string)
+        priority = Int(json["priority"]?.int ?? 0)
+        agent = json["agent"]?.string
+        base = json["base"]?.string
+        unknownKeys = (json["unknown_keys"]?.array ?? []).compactMap(\.string)
+        batch = json["batch"]?.string
+        batchSize = json["batch_size"]?.int.map { Int($0) }
+        waitingFor = (json["waiting_for"]?.array ?? []).compactMap(\.string)
+        blockedReason = json["blocked_reason"]?.string
     }
 
     /// Loads `progress.json` of a task; nil when it is missing or unreadable.

@@ -113,8 +113,9 @@ public struct Spool: Sendable {
                 if error.errno == .noSuchFileOrDirectory { return .vanished }
                 throw error
             }
+            let record = claimedRecord(id, ext: ext, prompt: prompt, name: name, st: st)
             if fromSubmit { try? Files.remove(layout.submitted(id)) }
-            return .claimed(Spool.claimedRecord(id, ext: ext, prompt: prompt, name: name, st: st))
+            return .claimed(record)
         }
     }
 
@@ -136,14 +137,29 @@ public struct Spool: Sendable {
             if error.errno == .noSuchFileOrDirectory { return .vanished }
             throw error
         }
+        let record = claimedRecord(id, ext: ext, prompt: prompt, name: name, st: st)
         try? Files.remove(layout.submitted(id))
-        return .claimed(Spool.claimedRecord(id, ext: ext, prompt: prompt, name: name, st: st))
+        return .claimed(record)
     }
 
-    static func claimedRecord(_ id: String, ext: String, prompt: Prompt, name: String, st: stat) -> TaskRecord {
+    /// The record of a task just claimed: its front matter, its task name (front matter `id:`,
+    /// else the name `submit` recorded from the original file, else one made from the file name)
+    /// and the batch `submit` recorded.
+    func claimedRecord(_ id: String, ext: String, prompt: Prompt, name: String, st: stat) -> TaskRecord {
         var record = TaskRecord(id: id, ext: ext, name: prompt.name ?? name, state: .claimed)
         record.createdAt = st.modified
         record.claimedAt = .now()
+        let reservation = Reservation.read(layout.submitted(id))
+        let spec = prompt.spec
+        record.taskName = spec.id ?? reservation?.name ?? TaskID.base(forFileName: name)
+        record.dependsOn = spec.dependsOn
+        record.files = spec.files.map(\.description)
+        record.priority = spec.priority
+        record.agent = spec.agent
+        record.base = spec.base
+        record.unknownKeys = spec.unknownKeys
+        record.batch = reservation?.batch
+        record.batchSize = reservation?.batchSize
         return record
     }
 
@@ -159,7 +175,7 @@ public struct Spool: Sendable {
     }
 
     private func isReserved(_ id: String, for st: stat) -> Bool {
-        (try? Files.readText(layout.submitted(id))) == Spool.identity(st)
+        Reservation.read(layout.submitted(id))?.identity == Spool.identity(st)
     }
 
     /// Rejects a file, and drops the id `submit` may have reserved for it (the id stays used).
@@ -183,10 +199,10 @@ public struct Spool: Sendable {
         PromptName.isCandidate(fileName) ? (PromptName.extension(of: fileName) ?? "md") : "md"
     }
 
-    /// What the `submitted` marker holds: device, inode and mtime of the queued file, so a later
+    /// Who a `submitted` marker is for: device, inode and mtime of the queued file, so a later
     /// file that happens to get the same inode number is not taken for it.
     static func identity(_ st: stat) -> String {
-        "\(st.st_dev):\(st.st_ino):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)\n"
+        "\(st.st_dev):\(st.st_ino):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
     }
 
     static func notRegular(_ st: stat) -> String? {
@@ -338,12 +354,24 @@ public struct Spool: Sendable {
     /// Delivers a copy of `source` Maildir-style: check it, write into `tmp/`, fsync, reserve an
     /// id, rename into `incoming/<id>.<ext>`. The caller fsyncs `incoming/` once after a batch.
     /// Returns the task id the coordinator will use for it.
-    public func submit(_ source: String) throws(SubmitError) -> String {
+    /// `batch`: the call's files as one batch (`gadugi submit a.md b.md`, `run FILE...`), so that
+    /// their `depends_on` names resolve among themselves first.
+    public func submit(_ source: String, batch: Batch? = nil) throws(SubmitError) -> String {
         let bytes = try Spool.checkedSubmission(source)
-        do { return try deliver(bytes, sourceName: Files.split(source).1) } catch { throw .system(error) }
+        do { return try deliver(bytes, sourceName: Files.split(source).1, batch: batch) } catch { throw .system(error) }
     }
 
-    private func deliver(_ bytes: [UInt8], sourceName: String) throws(SystemError) -> String {
+    /// The files of one `submit` or `run FILE...` call: an id unique to the call, and how many.
+    public struct Batch: Sendable {
+        public var id: String
+        public var size: Int
+        public init(size: Int) {
+            id = "\(Timestamp.now().iso8601)-\(getpid())"
+            self.size = size
+        }
+    }
+
+    private func deliver(_ bytes: [UInt8], sourceName: String, batch: Batch?) throws(SystemError) -> String {
         let ext = Spool.queuedExtension(of: sourceName)
         let tmp = layout.queue(.tmp, "\(Timestamp.now().seconds).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         let fd = try Files.open(tmp, O_WRONLY | O_CREAT | O_EXCL)
@@ -364,7 +392,8 @@ public struct Spool: Sendable {
             let id = TaskID.candidate(base, n)
             n += 1
             guard try Files.makeDirectory(layout.taskDirectory(id)) else { continue }
-            try Files.writeAtomically(layout.submitted(id), Array(Spool.identity(st).utf8))
+            let reservation = Reservation(identity: Spool.identity(st), name: base, batch: batch?.id, batchSize: batch?.size)
+            try Files.writeAtomically(layout.submitted(id), Array(reservation.text.utf8))
             do {
                 try Files.renameNoReplace(tmp, layout.queue(.incoming, "\(id).\(ext)"))
                 return id
@@ -374,5 +403,35 @@ public struct Spool: Sendable {
                 if error.errno != .fileExists { unlink(tmp); throw error }
             }
         }
+    }
+}
+
+/// What a `submitted` marker holds: the identity of the queued file (its first line), the task
+/// name made from the original file name (the queued file is named after its id, `b-2.md`, but
+/// others depend on it as `b`), and the batch of the `submit` call.
+struct Reservation: Equatable {
+    var identity: String
+    var name: String?
+    var batch: String?
+    var batchSize: Int?
+
+    var text: String {
+        var out = identity + "\n"
+        if let name { out += "name \(name)\n" }
+        if let batch, let batchSize { out += "batch \(batchSize) \(batch)\n" }
+        return out
+    }
+
+    static func read(_ path: String) -> Reservation? {
+        guard let text = try? Files.readText(path, limit: 4096) else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let first = lines.first, !first.isEmpty else { return nil }
+        var r = Reservation(identity: first)
+        for line in lines.dropFirst() {
+            let parts = line.split(separator: " ", maxSplits: 2).map(String.init)
+            if parts.count == 2, parts[0] == "name", TaskID.isValid(parts[1]) { r.name = parts[1] }
+            if parts.count == 3, parts[0] == "batch", let n = Int(parts[1]), n > 0 { (r.batchSize, r.batch) = (n, parts[2]) }
+        }
+        return r
     }
 }
