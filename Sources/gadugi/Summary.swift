@@ -6,7 +6,7 @@ enum Summary {
     /// Prints one line per file; returns true when every task ended in done/. File names, messages
     /// and reasons come from users and agents: they are escaped so each stays on its line.
     static func print(files: [String], ids: [String], results: [String: Coordinator.Result], layout: Layout) -> Bool {
-        var done = 0, failed = 0, rejected = 0, unfinished = 0
+        var done = 0, failed = 0, rejected = 0, blocked = 0, unfinished = 0
         var lines: [String] = []
         let width = ids.map(\.count).max() ?? 0
         for (rawFile, rawID) in zip(files, ids) {
@@ -31,6 +31,9 @@ enum Summary {
             case .withdrawn?:
                 unfinished += 1
                 lines.append("  withdrawn \(id)  \(file) (its prompt was removed from the queue before it finished)")
+            case .blocked(let r)?:
+                blocked += 1
+                lines.append("  blocked   \(id)  \(file): \((r.blockedReason ?? "a dependency did not succeed").escapedForTerminal) (it stays in claimed/)")
             case nil:
                 unfinished += 1
                 lines.append("  waiting   \(id)  \(file) (the coordinator stopped first; run 'gadugi run' to finish it)")
@@ -38,6 +41,7 @@ enum Summary {
         }
         var head = "\(files.count) task(s): \(done) done, \(failed) failed"
         if rejected > 0 { head += ", \(rejected) rejected" }
+        if blocked > 0 { head += ", \(blocked) blocked" }
         if unfinished > 0 { head += ", \(unfinished) unfinished" }
         Swift.print(head)
         lines.forEach { Swift.print($0) }
@@ -64,6 +68,9 @@ enum Summary {
             case .withdrawn?:
                 allDone = false
                 pairs += [("state", .string("withdrawn"))]
+            case .blocked(let r)?:
+                allDone = false
+                pairs += [("state", .string("blocked")), ("reason", r.blockedReason.map(JSON.string) ?? .null)]
             case nil:
                 allDone = false
                 pairs += [("state", .string("unfinished"))]

@@ -35,9 +35,11 @@ final class ProcessCleanupTests: GadugiTestCase {
         defer { killProcesses(matching: marker) }
         try initSpool()
         let out = try makeScratchDir("out")
-        let agent = #"case $GADUGI_TASK_ID in a) sleep 30.4711 ;; *) cat > "$OUT/$GADUGI_TASK_ID" ;; esac"#
+        // The duration comes from the environment: only the sleep itself then matches the marker,
+        // not the command lines of the task processes (b's wrapper carries the agent's text too).
+        let agent = #"case $GADUGI_TASK_ID in a) sleep "$NAP" ;; *) cat > "$OUT/$GADUGI_TASK_ID" ;; esac"#
         guard let coordinator = try startCoordinator(["--max-parallel", "1"],
-                                                     env: ["OUT": out.path, "GADUGI_AGENT": agent]) else { return }
+                                                     env: ["OUT": out.path, "GADUGI_AGENT": agent, "NAP": "30.4711"]) else { return }
         try dropPrompt(name: "a.md", content: "task a: sleeps\n")
         var pid: Int32?
         XCTAssertTrue(waitUntil(timeout: 15) {

@@ -8,6 +8,8 @@ enum TaskChange {
     case rejected(name: String, target: String, reason: String)
     /// Its producer removed the prompt (from `incoming/` before the claim: `id` is the batch's).
     case withdrawn(id: String, from: Layout.Queue)
+    /// A claimed task's standing changed: free to start, waiting (for what), blocked (by what).
+    case standing(TaskRecord)
 }
 
 /// The one place where state changes become events: `events.jsonl` and the registry (through the
@@ -36,6 +38,17 @@ extension Coordinator {
             monitor.markRegistryDirty()
             logger.warning("rejected \(name): \(reason)")
             if let id = batch[name] { results[id] = .rejected(name: target, reason: reason) }
+        case .standing(let record):
+            var extra: [(String, JSON)] = []
+            if record.state == .waiting { extra.append(("waiting_for", .array(record.waitingFor.map(JSON.string)))) }
+            if let reason = record.blockedReason, record.state == .blocked { extra.append(("reason", .string(reason))) }
+            monitor.event(record, extra: extra)
+            if record.state == .blocked {
+                logger.warning("blocked \(record.id): \(record.blockedReason ?? "a dependency did not succeed")")
+                if isInBatch(record.id) { results[record.id] = .blocked(record) }
+            } else if case .blocked? = results[record.id] {
+                results.removeValue(forKey: record.id)
+            }
         case .withdrawn(let id, let queue):
             if queue != .incoming { logger.warning("\(id) was withdrawn: its prompt is no longer in \(queue.rawValue)/") }
             if isInBatch(id) || queue == .incoming { results[id] = .withdrawn(id: id) }

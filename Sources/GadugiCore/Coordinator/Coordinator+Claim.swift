@@ -5,12 +5,14 @@ extension Coordinator {
     /// How many more prompts to claim now: one per free slot. A backlog waits in `incoming/` (where
     /// its producer may still withdraw it), and the coordinator's work and memory stay O(active
     /// tasks) rather than O(backlog). (Claiming a slot's worth ahead was measured: no faster.)
-    var claimBudget: Int { settings.maxParallel - runningCount - waitingCount - stalledCount }
+    /// Claimed tasks waiting for dependencies or for a batch do not count: they are claimed
+    /// further ahead, so that the ones they wait for are seen.
+    var claimBudget: Int { settings.maxParallel - runningCount - scheduler.readyCount }
 
     func claimPending() {
         for name in parked.takeDue(now: .now()) where !pending.contains(name) { pending.append(name, settles: true) }
         var looked = 0
-        while claimBudget > 0, looked < 256, let (name, settles) = pending.popArrival() {
+        while claimBudget > 0 || scheduler.isGathering, looked < 256, let (name, settles) = pending.popArrival() {
             looked += 1
             do {
                 let settle = settles ? settings.settle : 0
@@ -24,11 +26,13 @@ extension Coordinator {
                     // event for a file already claimed finds its task and is not counted).
                     if let id = batch[name], tasks[id] == nil, results[id] == nil { publish(.withdrawn(id: id, from: .incoming)) }
                 case .claimed(let record):
-                    var entry = TaskEntry(record: record, phase: .waiting)
-                    entry.recordDue = Timestamp.now().asDouble + recordDelay
+                    let now = Timestamp.now().asDouble
+                    var entry = TaskEntry(record: record, phase: .gathering)
+                    entry.recordDue = now + recordDelay
                     entry.inBatch = batch[name] != nil
                     admit(entry)
                     publish(.claimed(record, from: name))
+                    admitted(scheduler.add(record, now: now))
                 case .rejected(let target, let reason):
                     publish(.rejected(name: name, target: target, reason: reason))
                 }

@@ -72,7 +72,10 @@ extension Coordinator {
         // `running` record may overwrite it.
         tasks[id]?.record = record
         tasks[id]?.recordDue = nil
-        guard monitor.writeProgress(record) else { return setPhase(id, .committing(record)) }
+        guard monitor.writeProgress(record),
+              names.append(name: record.taskName ?? id, id: id, succeeded: record.state == .done) else {
+            return setPhase(id, .committing(record))
+        }
         do { try spool.finish(record, succeeded: record.state == .done) } catch {
             if error.errno == .noSuchFileOrDirectory && !Files.exists(layout.queue(.running, record.fileName)) {
                 return withdraw(id, from: .running)
@@ -81,6 +84,7 @@ extension Coordinator {
             return setPhase(id, .committing(record))
         }
         try? Files.remove(layout.heartbeat(id))
+        scheduler.finished(id, name: record.taskName ?? id, succeeded: record.state == .done)
         publish(.finished(record))
         forget(id)
     }

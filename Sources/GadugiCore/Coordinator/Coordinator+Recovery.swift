@@ -10,7 +10,11 @@ extension Coordinator {
         for q in [Layout.Queue.done, .failed, .rejected] {
             finishedCounts[q] = Files.count(layout.queue(q)) { !$0.hasPrefix(".") && !$0.hasSuffix(".reason") }
         }
+        for line in NamesJournal.read(layout.names) {
+            scheduler.rememberFinished(name: line.name, id: line.id, succeeded: line.succeeded)
+        }
         var requeued: [TaskRecord] = []
+        var adoptedRecords: [TaskRecord] = []
         var adopted = 0
         for name in try Files.list(layout.queue(.running)) where !name.hasPrefix(".") {
             var record = loadRecord(name, state: .running)
@@ -30,6 +34,7 @@ extension Coordinator {
                 record.state = .running
                 let filled = fillStart(record)
                 admit(TaskEntry(record: filled, phase: .adopted))
+                adoptedRecords.append(filled)
                 self.record(filled)
                 adopted += 1
                 logger.info("adopted \(id), still running (pid \(record.pid.map(String.init) ?? "?"))")
@@ -54,9 +59,11 @@ extension Coordinator {
         claimed.sort { ($0.claimedAt ?? startedAt, $0.id) < ($1.claimedAt ?? startedAt, $1.id) }
         for var record in claimed {
             record.state = .claimed
-            admit(TaskEntry(record: record, phase: .waiting))
+            admit(TaskEntry(record: record, phase: .claimed))
             self.record(record)
         }
+        // Into the graph at once (their batches are all here), running ones as running.
+        admitted(scheduler.addRecovered(adoptedRecords.map { ($0, running: true) } + claimed.map { ($0, running: false) }))
         // A crash between a finish and its heartbeat's removal leaves the heartbeat behind.
         for id in (try? Files.list(layout.heartbeats)) ?? [] where !id.hasPrefix(".") && tasks[id]?.record.state != .running {
             try? Files.remove(layout.heartbeat(id))

@@ -17,6 +17,8 @@ extension Coordinator {
         let counts: [(String, JSON)] = [
             ("queued", .int(Int64(pending.count + parked.count))),
             ("claimed", .int(Int64(active.count { $0.state == .claimed }))),
+            ("waiting", .int(Int64(active.count { $0.state == .waiting }))),
+            ("blocked", .int(Int64(active.count { $0.state == .blocked }))),
             ("running", .int(Int64(runningCount))),
             ("done", .int(Int64((finishedCounts[.done] ?? 0) + committing.count { $0.state == .done }))),
             ("failed", .int(Int64((finishedCounts[.failed] ?? 0) + committing.count { $0.state == .failed }))),

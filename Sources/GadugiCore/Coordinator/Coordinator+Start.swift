@@ -10,7 +10,7 @@ extension Coordinator {
     static let spaceComplaint = "space"
 
     func schedule() {
-        guard runningCount < settings.maxParallel, waitingCount > 0 else { return }
+        guard runningCount < settings.maxParallel, scheduler.readyCount > 0 else { return }
         // A task started on a full disk loses its output and fails: it waits in claimed/ instead.
         if let short = DiskSpace.shortage(layout.base, minFree: settings.minFree) {
             return complaints.say(Coordinator.spaceComplaint,
@@ -18,8 +18,13 @@ extension Coordinator {
         }
         complaints.resolve(Coordinator.spaceComplaint, "space is back: starting tasks again")
         while runningCount < settings.maxParallel, let id = scheduler.next() {
-            guard case .waiting? = tasks[id]?.phase else { continue }
-            start(id)
+            switch tasks[id]?.phase {
+            case .claimed?: start(id)
+            // Its start was put off for a reason that may pass: tried again at the next tick, and
+            // nothing overtakes it meanwhile (it is the best ready task).
+            case .stalled?: return
+            default: scheduler.setState(id, .cancelled)  // no longer ours (withdrawn): never again
+            }
         }
     }
 
@@ -52,7 +57,7 @@ extension Coordinator {
         record.state = .running
         let pid: pid_t
         do {
-            pid = try supervisor.spawn(agent: settings.agentCommand, environment: environment(for: record),
+            pid = try supervisor.spawn(agent: settings.command(for: record.agent), environment: environment(for: record),
                                        lockFD: lockFD, directory: layout.root, keepProcesses: settings.keepProcesses)
         } catch {
             tasks[id]?.record = record
@@ -61,6 +66,9 @@ extension Coordinator {
         startHeartbeat(id)
         record.pid = pid
         record.attempts += 1
+        record.dependencies = scheduler.graph.resolved(id)
+        record.waitingFor = []
+        record.blockedReason = nil
         let now = Timestamp.now()
         record.startedAt = now
         record.finishedAt = nil
@@ -70,6 +78,7 @@ extension Coordinator {
         tasks[id]?.seen = (nil, nil)
         tasks[id]?.recordDue = now.asDouble + recordDelay
         setPhase(id, .running(pid))
+        scheduler.setState(id, .running)
         publish(.started(record))
     }
 
@@ -89,6 +98,7 @@ extension Coordinator {
 
     /// A task whose prompt file its producer removed: forgotten, with a word in the log.
     func withdraw(_ id: String, from queue: Layout.Queue) {
+        scheduler.setState(id, .cancelled)
         publish(.withdrawn(id: id, from: queue))
         forget(id)
         try? Files.remove(layout.heartbeat(id))

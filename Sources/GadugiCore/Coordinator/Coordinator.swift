@@ -31,6 +31,8 @@ public final class Coordinator {
         case rejected(name: String, reason: String)
         /// Its producer removed the prompt before it ran.
         case withdrawn(id: String)
+        /// A dependency failed (or was rejected or withdrawn): it cannot run unless that is retried.
+        case blocked(TaskRecord)
     }
 
     let layout: Layout
@@ -49,8 +51,10 @@ public final class Coordinator {
 
     /// Claimed and running tasks, one entry each; finished ones leave memory, so it stays O(active).
     var tasks: [String: TaskEntry] = [:]
-    /// The order in which waiting tasks start.
+    /// Which claimed task starts next (dependencies, files, priority, arrival), and why others wait.
     var scheduler = Scheduler()
+    /// The names journal: which task of each name finished how (for dependencies across restarts).
+    lazy var names = NamesJournal(path: layout.names)
     /// Our children's pids → task ids (an index into `tasks`, kept by `setPhase`).
     var children: [pid_t: String] = [:]
     /// How many tasks are in each phase that is counted (kept by `admit`, `setPhase`, `forget`).
@@ -131,6 +135,7 @@ public final class Coordinator {
             claimPending()
             schedule()
             finishExited()
+            refreshStandings()
             writeDeferred()
             monitor.flushEvents()
             monitor.flushRegistry { registryJSON(live: true) }
@@ -164,7 +169,7 @@ public final class Coordinator {
     func shouldStop() -> Bool {
         if stopSignal != nil { return true }
         if !batch.isEmpty { return results.count >= batch.count }
-        return options.untilIdle && pending.isEmpty && parked.isEmpty && tasks.isEmpty
+        return options.untilIdle && pending.isEmpty && parked.isEmpty && isIdle
     }
 
     func handle(_ event: CoordinatorEvent) {
@@ -195,16 +200,17 @@ public final class Coordinator {
         for (id, entry) in tasks {
             switch entry.phase {
             case .adopted where TaskLock.state(of: layout.taskDirectory(id)) == .free: finish(id, waitStatus: nil)
-            case .stalled: setPhase(id, .waiting); scheduler.putBack(id)
+            case .stalled: setPhase(id, .claimed)
             case .committing(let final): commit(final)
             case .stopping(let stop): checkStopping(id, stop, now)
             case .running, .adopted: refreshReport(id)
-            case .waiting, .exited: break
+            case .gathering, .claimed, .exited: break
             }
             if tasks[id]?.unwritten == true, let record = tasks[id]?.record, monitor.writeProgress(record) {
                 tasks[id]?.unwritten = false
             }
         }
+        admitted(scheduler.expire(now: now.asDouble))
         if now.asDouble - lastRescan.asDouble >= options.rescanInterval { rescan() }
     }
 
@@ -244,7 +250,8 @@ public final class Coordinator {
     /// Counts how many tasks are in the phases `claimBudget` and `runningCount` need.
     private func count(_ phase: TaskEntry.Phase, _ delta: Int) {
         if phase.holdsSlot { slotsHeld += delta }
-        if case .waiting = phase { waitingCount += delta }
+        if case .claimed = phase { waitingCount += delta }
+        if case .gathering = phase { waitingCount += delta }
         if case .stalled = phase { stalledCount += delta }
     }
 
@@ -258,7 +265,6 @@ public final class Coordinator {
         if let old = tasks[entry.record.id] { count(old.phase, -1) }
         tasks[entry.record.id] = entry
         count(entry.phase, 1)
-        if case .waiting = entry.phase { scheduler.add(entry.record.id) }
         if case .running(let pid) = entry.phase { children[pid] = entry.record.id }
     }
 
@@ -283,5 +289,67 @@ public final class Coordinator {
     func record(_ record: TaskRecord) {
         let written = monitor.writeProgress(record)
         tasks[record.id]?.unwritten = !written
+    }
+}
+
+/// The scheduler's side of the loop: admitting claimed tasks to the graph, and writing down why
+/// a claimed task waits.
+extension Coordinator {
+    /// Nothing can happen without a new prompt: nothing runs, ends or is ready to start; what is
+    /// left waits for a dependency that has not arrived or is blocked (`--until-idle` stops then).
+    var isIdle: Bool {
+        !scheduler.isGathering && scheduler.readyCount == 0 && !tasks.values.contains { entry in
+            switch entry.phase {
+            case .claimed, .gathering: return false
+            default: return true
+            }
+        }
+    }
+
+    /// Tasks that entered the graph: their phase becomes `claimed`; the members of a cycle one
+    /// of them closed are rejected.
+    func admitted(_ admissions: [Scheduler.Admission]) {
+        for admission in admissions {
+            if case .gathering? = tasks[admission.id]?.phase { setPhase(admission.id, .claimed) }
+            guard let cycle = admission.cycle else { continue }
+            let loop = (cycle + [cycle[0]]).joined(separator: " → ")
+            for id in cycle { rejectClaimed(id, reason: "its depends_on closes a cycle: \(loop); fix the front matter of one of them and drop them again") }
+        }
+    }
+
+    /// Rewrites the records of claimed tasks whose standing changed (waiting for what, blocked
+    /// by what, free to start): only the tasks the last changes touched.
+    func refreshStandings() {
+        for id in scheduler.takeTouched() {
+            guard var entry = tasks[id] else { continue }
+            switch entry.phase {
+            case .claimed, .stalled, .gathering: break
+            default: continue
+            }
+            let standing = scheduler.standing(id)
+            let before = entry.record
+            entry.record.state = standing.state
+            entry.record.waitingFor = standing.waitingFor
+            entry.record.blockedReason = standing.blockedReason
+            entry.record.dependencies = standing.dependencies
+            guard entry.record != before else { continue }
+            tasks[id]?.record = entry.record
+            if entry.recordDue == nil { tasks[id]?.recordDue = Timestamp.now().asDouble + recordDelay }
+            if before.state != entry.record.state { publish(.standing(entry.record)) }
+        }
+    }
+
+    /// Moves a claimed task to `rejected/` (a dependency cycle), keeping its id used.
+    func rejectClaimed(_ id: String, reason: String) {
+        guard let record = tasks[id]?.record else { return }
+        scheduler.setState(id, .rejected)
+        do {
+            let target = try spool.rejectClaimed(record, reason: reason)
+            publish(.rejected(name: record.fileName, target: target, reason: reason))
+            if isInBatch(id) { results[id] = .rejected(name: target, reason: reason) }
+        } catch {
+            complaints.say("reject", "cannot move \(id) to rejected/: \(error)")
+        }
+        forget(id)
     }
 }

@@ -17,8 +17,12 @@ struct TaskEntry {
     var inBatch = false
 
     enum Phase {
-        /// Claimed, in the scheduler's line.
-        case waiting
+        /// Claimed, a member of a batch whose other files have not all been claimed yet: it enters
+        /// the scheduler's graph with them, so that names resolve inside the batch first.
+        case gathering
+        /// Claimed, in the scheduler's graph: it starts when it is ready (its dependencies done,
+        /// no task sharing its files ahead of it) and a slot is free.
+        case claimed
         /// Claimed; its start failed for a reason that may pass. Back in line at the next tick.
         case stalled
         /// Its process is our child.
@@ -39,7 +43,7 @@ struct TaskEntry {
         var holdsSlot: Bool {
             switch self {
             case .running, .adopted, .stopping: return true
-            case .waiting, .stalled, .exited, .committing: return false
+            case .gathering, .claimed, .stalled, .exited, .committing: return false
             }
         }
     }

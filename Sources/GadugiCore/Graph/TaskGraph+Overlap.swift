@@ -56,6 +56,7 @@ extension TaskGraph {
 
     mutating func updateReadiness(_ id: String) {
         guard let node = nodes[id] else { return }
+        touched.insert(id)
         if node.isReady {
             let task = node.task
             readyQueue.insert(.init(priority: task.priority, arrival: task.arrival, id: task.id))

@@ -33,6 +33,9 @@ public struct TaskGraph: Sendable {
     /// Nodes visited by incremental updates and cycle searches; tests use it to prove the
     /// work is proportional to the tasks touched.
     var work = 0
+    /// Tasks whose readiness may have changed since `takeTouched`: the coordinator rewrites their
+    /// records (waiting for what, blocked by what) without looking at the others.
+    var touched: Set<String> = []
 
     /// - Parameter overlap: whether two file patterns can name a common file.
     public init(overlap: @escaping @Sendable (String, String) -> Bool) {
@@ -89,6 +92,25 @@ public struct TaskGraph: Sendable {
         if old.isActive && !state.isActive { disconnectOverlaps(id) }
         let (before, after) = (DependencyStanding(old), DependencyStanding(state))
         if before != after { updateDependants(of: id, from: before, to: after) }
+    }
+
+    /// Whether a task of this name was ever added (else a dependency on it waits for its arrival).
+    public func knows(name: String) -> Bool { byName[name] != nil }
+
+    /// How many tasks are ready (counted against the claim budget).
+    public var readyCount: Int { readyQueue.count }
+
+    /// What each of a task's dependency names resolved to (missing: not seen yet).
+    public func resolved(_ id: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for edge in nodes[id]?.edges ?? [] { if let target = edge.target { out[edge.name] = target } }
+        return out
+    }
+
+    /// The tasks whose readiness may have changed since the last call.
+    public mutating func takeTouched() -> Set<String> {
+        defer { touched.removeAll(keepingCapacity: true) }
+        return touched
     }
 
     /// The ready tasks, best first: higher priority, then earlier arrival.

@@ -24,10 +24,14 @@ public struct StatusReport {
         let now = Timestamp.now().asDouble
         let inRunning = StatusReport.rows(in: .running, layout, now: now)
         let uncommitted = inRunning.filter { $0.record.state != .running }
+        let inClaimed = StatusReport.rows(in: .claimed, layout, now: now)
+        let claimedIn = { (state: TaskState) in inClaimed.count { $0.record.state == state } }
         let notReason: (String) -> Bool = { !$0.hasPrefix(".") && !$0.hasSuffix(".reason") }
         counts = [
             ("queued", Files.count(layout.queue(.incoming)) { PromptName.isCandidate($0) }),
-            ("claimed", Files.count(layout.queue(.claimed))),
+            ("claimed", claimedIn(.claimed)),
+            ("waiting", claimedIn(.waiting)),
+            ("blocked", claimedIn(.blocked)),
             ("running", inRunning.count - uncommitted.count),
             ("done", Files.count(layout.queue(.done)) + uncommitted.filter { $0.record.state == .done }.count),
             ("failed", Files.count(layout.queue(.failed)) + uncommitted.filter { $0.record.state == .failed }.count),
@@ -39,7 +43,7 @@ public struct StatusReport {
         } else {
             coordinator = .null
         }
-        var rows = inRunning.filter { $0.record.state == .running } + StatusReport.rows(in: .claimed, layout, now: now)
+        var rows = inRunning.filter { $0.record.state == .running } + inClaimed
         if includeFinished {
             rows += uncommitted + StatusReport.rows(in: .failed, layout, now: now) + StatusReport.rows(in: .done, layout, now: now)
         }
@@ -54,7 +58,10 @@ public struct StatusReport {
             let id = PromptName.stem(of: name)
             var record = TaskRecord.load(layout, id: id)
                 ?? TaskRecord(id: id, ext: PromptName.extension(of: name) ?? "md", name: name, state: .claimed)
+            // A claimed task's record says whether it may start, waits or is blocked.
+            let recorded = record.state
             record.state = StatusReport.state(of: queue)
+            if queue == .claimed, recorded == .waiting || recorded == .blocked { record.state = recorded }
             if queue == .running, let outcome = StatusReport.uncommittedOutcome(layout, id: id) {
                 record.state = outcome.succeeded ? .done : .failed
                 record.exitCode = outcome.exitCode
@@ -107,7 +114,9 @@ public struct StatusReport {
 
     /// The human view: a line of counts, then one row per task.
     public var table: String {
-        var out = counts.map { "\($0.0) \($0.1)" }.joined(separator: "  ") + "\n"
+        // Waiting and blocked only when there are some: most queues have no dependencies.
+        let shown = counts.filter { !(($0.0 == "waiting" || $0.0 == "blocked") && $0.1 == 0) }
+        var out = shown.map { "\($0.0) \($0.1)" }.joined(separator: "  ") + "\n"
         if let pid = coordinator["pid"]?.int {
             out += "coordinator: pid \(pid)\n"
         } else {
@@ -118,6 +127,8 @@ public struct StatusReport {
         let rows = tasks.map { row -> [String] in
             let r = row.record
             var message = r.message ?? ""
+            if r.state == .waiting { message = "waiting for " + r.waitingFor.joined(separator: ", ") }
+            if r.state == .blocked { message = "blocked: " + (r.blockedReason ?? "a dependency did not succeed") }
             if r.state == .failed && message.isEmpty {
                 message = r.exitCode.map { "exit \($0)" } ?? r.signal.map { "signal \($0)" } ?? ""
             }

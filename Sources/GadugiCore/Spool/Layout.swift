@@ -18,6 +18,9 @@ public struct Layout: Sendable {
     public var spare: String { base + "/spare" }
     public var registry: String { monitoring + "/registry.json" }
     public var events: String { monitoring + "/events.jsonl" }
+    /// One line per finished task, `<task name> <id> done|failed`: what a name in `depends_on`
+    /// resolves to across coordinator restarts.
+    public var names: String { monitoring + "/names.log" }
     public var heartbeats: String { monitoring + "/heartbeats" }
     public var tasks: String { monitoring + "/tasks" }
 

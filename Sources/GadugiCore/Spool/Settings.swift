@@ -151,8 +151,12 @@ public struct Settings: Sendable {
 
     /// The shell command the wrapper evaluates. The simulated agent is this very executable, named
     /// through `$GADUGI_BIN` so no path is pasted into a shell string.
-    public var agentCommand: String {
-        agent == Settings.simulatedAgent ? "exec \"$GADUGI_BIN\" simulate-agent" : agent
+    public var agentCommand: String { command(for: nil) }
+
+    /// The command for a task whose front matter names its own `agent` (nil: the configured one).
+    public func command(for taskAgent: String?) -> String {
+        let chosen = taskAgent ?? agent
+        return chosen == Settings.simulatedAgent ? "exec \"$GADUGI_BIN\" simulate-agent" : chosen
     }
 
     /// A message when the agent's program is plainly missing, so the task fails with advice instead

@@ -223,7 +223,20 @@ public struct Spool: Sendable {
     /// break the line or carry terminal escapes. A name too long to have `.reason` appended
     /// (NAME_MAX) is shortened first.
     public func reject(_ name: String, reason: String) throws(SystemError) -> Intake {
-        let from = layout.queue(.incoming, name)
+        try reject(from: layout.queue(.incoming, name), name: name, reason: reason)
+    }
+
+    /// `claimed/<id>.<ext>` → `rejected/<id>.<ext>` (numbered if taken), with its `.reason`: a
+    /// claimed task that can never run (it closes a dependency cycle). Its id stays used. Returns
+    /// the name in `rejected/`.
+    public func rejectClaimed(_ record: TaskRecord, reason: String) throws(SystemError) -> String {
+        switch try reject(from: layout.queue(.claimed, record.fileName), name: record.fileName, reason: reason) {
+        case .rejected(let target, _): return target
+        default: throw SystemError("reject", layout.queue(.claimed, record.fileName), .noSuchFileOrDirectory)
+        }
+    }
+
+    private func reject(from: String, name: String, reason: String) throws(SystemError) -> Intake {
         for n in 1...Spool.maxRejectedSuffix {
             let target = Spool.rejectedName(name, n)
             do {
