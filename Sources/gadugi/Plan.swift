@@ -10,12 +10,15 @@ struct Plan: ParsableCommand {
             Files are checked as 'gadugi submit' checks them and planned as one batch, as 'gadugi run FILE...' would queue them: a depends_on name means the task of that name among them first, else the newest one in the spool. Tasks the spool already holds take part when a spool exists.
 
             Example:
-              gadugi plan examples/*
-                wave 1: users-schema, fix-login
-                  users-schema  files db/migrations/ src/models/user.swift, from examples/users-schema.md; ready
-                wave 2: users-api
-                  users-api  depends on users-schema (→ users-schema), files src/api/, from examples/users-api.md; waiting for users-schema (waiting)
-              gadugi plan --json | jq '.waves'      # the queue's waves, for scripts
+              $ gadugi plan db.md api.md ui.md
+              plan for 3 files in /src/shop, as if each wave succeeds before the next:
+              wave 1: db, ui
+                db   files db/, from db.md; ready
+                ui   files web/, from ui.md; ready
+              wave 2: api
+                api  depends on db (→ db), from api.md; waiting for db (waiting)
+              3 tasks: 3 in 2 waves, 0 stuck, 0 files rejected
+              $ gadugi plan --json | jq '.waves'    # the queue's waves, for scripts
 
             Exit status: 0 when every task can run; 1 when a file would be rejected (it says why), a dependency is not known or failed, or tasks depend on each other in a cycle.
             """)

@@ -159,6 +159,13 @@ final class PlanReportTests: SpoolTestCase {
         XCTAssertEqual(report.problems, [".gadugi/queue/incoming/empty.md: \(Prompt.Rejection.empty)"])
     }
 
+    func testFilesAreNotAnsweredForABadPromptInIncoming() throws {
+        try write(incoming("empty.md"), "  \n")
+        let report = plan([try prompt("mine.md")])
+        XCTAssertEqual(report.problems, [])
+        XCTAssertEqual(report.exitCode, 0)
+    }
+
     func testSubmittedPromptKeepsItsReservedID() throws {
         try Files.makeDirectories(layout.taskDirectory("fix-login-2"))
         try write(layout.submitted("fix-login-2"), "1:2:3\n")

@@ -47,7 +47,8 @@ public struct PlanReport: Sendable {
     /// Plans the queue of `layout` (files nil), or `files` as one batch on top of the queue.
     public init(layout: Layout, files: [String]?) {
         var input = PlanInput(layout: layout)
-        if files == nil || layout.exists { input.readQueue() }
+        // With files, a bad prompt someone else left in incoming/ is not theirs to answer for.
+        if files == nil || layout.exists { input.readQueue(reportingRejections: files == nil) }
         if let files { input.readFiles(files) }
         let analysis = PlanAnalysis(input.prompts)
         root = layout.root
@@ -98,7 +99,8 @@ struct PlanInput {
     /// costs one read of each prompt in `done/` and `failed/` (their front matter only matters, but
     /// it sits at the start of the file, which is read whole, at most 4 MiB). A finished, running or
     /// claimed prompt whose front matter cannot be read any more counts as one without front matter.
-    mutating func readQueue() {
+    /// A prompt in `incoming/` the claim would reject is left out, and listed when `reportingRejections`.
+    mutating func readQueue(reportingRejections: Bool) {
         let states: [(Layout.Queue, GraphTask.State)] = [(.done, .done), (.failed, .failed), (.running, .running), (.claimed, .waiting)]
         for (queue, state) in states {
             for name in promptNames(in: queue) {
@@ -109,17 +111,17 @@ struct PlanInput {
                 prompts.append(PlanPrompt(id: id, name: spec.id ?? id, file: layout.relative(path), spec: spec, state: state))
             }
         }
-        for name in promptNames(in: .incoming) { readIncoming(name) }
+        for name in promptNames(in: .incoming) { readIncoming(name, reportingRejection: reportingRejections) }
     }
 
     /// A prompt not claimed yet: checked as the claim would check it; its id is the one `gadugi
     /// submit` reserved for it, else the one a claim would give it now.
-    private mutating func readIncoming(_ name: String) {
+    private mutating func readIncoming(_ name: String, reportingRejection: Bool) {
         let path = layout.queue(.incoming, name)
         let shown = layout.relative(path)
         let prompt: Prompt
         do { prompt = try Self.checkedIncoming(path) } catch {
-            rejections.append((shown, error.description))
+            if reportingRejection { rejections.append((shown, error.description)) }
             return
         }
         let stem = PromptName.stem(of: name)
