@@ -21,7 +21,10 @@ build: deps
 # Push the example prompts through the built-in simulated agent, four at a time, then show the spool.
 demo: build
 	@rm -rf $(DEMO_ROOT) && mkdir -p $(DEMO_ROOT)
-	$(BIN) run --root $(DEMO_ROOT) --agent gadugi:simulate --max-parallel 4 examples/*
+	@# examples/flaky-test.md fails on purpose (its line `simulate: fail`), so `gadugi run` exits 1.
+	@# Accept exactly that: exit 1 with flaky-test the only failed task; anything else fails the demo.
+	$(BIN) run --root $(DEMO_ROOT) --agent gadugi:simulate --max-parallel 4 examples/* \
+		|| { test $$? -eq 1 && test "$$(ls $(DEMO_ROOT)/.gadugi/queue/failed)" = flaky-test.md; }
 	@echo
 	$(BIN) status --root $(DEMO_ROOT) --all
 	@echo
