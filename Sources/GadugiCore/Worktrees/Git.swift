@@ -223,7 +223,14 @@ extension Git {
         guard let text = try? Files.readText(gitDir + "/commondir", limit: 4096) else { return gitDir }
         let target = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if target.isEmpty { return gitDir }
-        return target.hasPrefix("/") ? target : gitDir + "/" + target
+        return resolved(target.hasPrefix("/") ? target : gitDir + "/" + target)
+    }
+
+    /// `path` with `..` and links resolved (`.git/worktrees/a/../..` → `.git`) when it exists.
+    static func resolved(_ path: String) -> String {
+        guard let real = realpath(path, nil) else { return path }
+        defer { free(real) }
+        return String(cString: real)
     }
 
     /// The commit id HEAD names, read from the files (`HEAD`, then the loose ref, then

@@ -97,7 +97,7 @@ public struct Worktrees: Sendable {
         }
         if (try? Files.isDirectory(path)) == true || Files.exists(path) { try removeHalfMade(path) }
         if registered != nil { try git(["worktree", "prune"]) }
-        return try create(request, at: path, previous: previous, checkedOut: Set(listed.compactMap(\.branch)))
+        return try create(request, at: path, previous: previous, checkedOut: Set(listed.filter { !$0.prunable }.compactMap(\.branch)))
     }
 
     private func reuse(_ entry: ListedWorktree, request: Request, path: String,
