@@ -377,3 +377,23 @@ public struct Worktrees: Sendable {
         guard !request.worktree.isEmpty else { throw .invalidRequest("no worktree path given") }
     }
 }
+
+extension Worktrees.Request {
+    /// The request for task `id`: `.gadugi/worktrees/<id>` on `gadugi/<id>`. Without dependencies
+    /// it starts from `base` (the coordinator passes `Git.head` read at claim, or `HEAD`); with one,
+    /// from that task's branch; with several, from the first's branch with the others merged in.
+    /// A dependency's branch is read from its `worktree.json` (it may carry a suffix), else
+    /// `gadugi/<dep>`. Pure file reads: the coordinator may call it in its loop.
+    public static func forTask(_ id: String, layout: Layout, base: String, dependencies: [String]) -> Self {
+        let branches = dependencies.map { WorktreeRecord.load(layout, id: $0)?.branch ?? "gadugi/" + $0 }
+        return Self(id: id, worktree: layout.worktree(id), branch: "gadugi/" + id,
+                    base: branches.first ?? base, merge: Array(branches.dropFirst()))
+    }
+
+    /// `GADUGI_WORKTREE`, `GADUGI_BRANCH`, `GADUGI_BASE` and `GADUGI_MERGE` (newline-separated) as
+    /// `KEY=value` entries for the task's environment, read by `gadugi worktree-prepare`.
+    public var environment: [String] {
+        ["GADUGI_WORKTREE=" + worktree, "GADUGI_BRANCH=" + branch, "GADUGI_BASE=" + base,
+         "GADUGI_MERGE=" + merge.joined(separator: "\n")]
+    }
+}
