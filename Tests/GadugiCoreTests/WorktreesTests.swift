@@ -201,6 +201,17 @@ final class WorktreesTests: SpoolTestCase {
         XCTAssertEqual(git(["rev-parse", "HEAD"], in: worktree), git(["rev-parse", "gadugi/d1"]))
     }
 
+    func testRequestForATaskUsesItsDependenciesRecordedBranches() throws {
+        git(["branch", "gadugi/d1"])
+        try finishedDependency("d1", file: "x.txt", text: "x\n")    // made as gadugi/d1-2
+        let none = Worktrees.Request.forTask("c", layout: layout, base: main, dependencies: [])
+        XCTAssertEqual(none, Worktrees.Request(id: "c", worktree: root + "/.gadugi/worktrees/c", branch: "gadugi/c", base: main))
+        let several = Worktrees.Request.forTask("c", layout: layout, base: main, dependencies: ["d1", "d2"])
+        XCTAssertEqual(several.base, "gadugi/d1-2")
+        XCTAssertEqual(several.merge, ["gadugi/d2"])
+        XCTAssertEqual(several.environment.last, "GADUGI_MERGE=gadugi/d2")
+    }
+
     // MARK: finish
 
     func testFinishCommitsLeftoversAndRemovesTheWorktreeOnSuccess() throws {
