@@ -10,6 +10,8 @@ struct Init: ParsableCommand {
     func run() throws {
         let layout = options.layout
         try layout.create()
+        // The main checkout's `git status` stays clean: the spool and task worktrees are ignored.
+        if let top = Git.topLevel(of: layout.root) { try Worktrees.exclude(gadugiIn: top, root: layout.root) }
         print(layout.base)
     }
 }

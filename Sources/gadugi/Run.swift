@@ -20,6 +20,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("The agent: a shell command run once per task.", valueName: "command"))
     var agent: String?
 
+    @Option(help: ArgumentHelp("Where agents work: 'worktree' (each task in its own git worktree and branch; the default in a git repository) or 'none' (all in the root).", valueName: "worktree|none"))
+    var isolation: String?
+
     @Flag(help: "Exit 0 once nothing is queued, claimed or running.")
     var untilIdle = false
 
@@ -34,6 +37,9 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         if let n = maxParallel, n < 1 { throw ValidationError("--max-parallel must be at least 1") }
+        if let i = isolation, Settings.Isolation(rawValue: i) == nil {
+            throw ValidationError("--isolation must be 'worktree' or 'none', not '\(i)'")
+        }
         if let a = agent, a.allSatisfy(\.isWhitespace) {
             throw ValidationError("--agent needs a shell command, such as --agent 'claude -p' or --agent gadugi:simulate")
         }
@@ -44,7 +50,8 @@ struct Run: ParsableCommand {
         let layout = options.layout
         try layout.create()
         let environment = ProcessInfo.processInfo.environment
-        let settings = try Settings.load(layout, agentFlag: agent, parallelFlag: maxParallel, environment: environment)
+        var settings = try Settings.load(layout, agentFlag: agent, parallelFlag: maxParallel, environment: environment)
+        if let i = isolation.flatMap(Settings.Isolation.init(rawValue:)) { settings.isolation = i }
         let lock: CoordinatorLock
         do { lock = try CoordinatorLock(layout) } catch {
             complain("\(error)")

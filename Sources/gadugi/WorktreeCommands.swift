@@ -66,7 +66,7 @@ struct WorktreePrepare: ParsableCommand {
             let reason = Worktrees.conflictReason(paths)
             try? Files.writeAtomically(environment.layout.blocked(environment.id), Array((reason + "\n").utf8))
             say("blocked: " + reason)
-            throw ExitCode(75)
+            throw ExitCode(Int32(Worktrees.blockedStatus))
         } catch {
             complain("worktree-prepare: \(error.description.escapedForTerminal)")
             throw ExitCode(1)

@@ -25,7 +25,9 @@ extension Coordinator {
                     // A batch file its producer took back before it was claimed (a late duplicate
                     // event for a file already claimed finds its task and is not counted).
                     if let id = batch[name], tasks[id] == nil, results[id] == nil { publish(.withdrawn(id: id, from: .incoming)) }
-                case .claimed(let record):
+                case .claimed(var record):
+                    // A task starts from the root's HEAD at its claim, unless its front matter says.
+                    if let repository, record.base == nil { record.base = Git.head(topLevel: repository) }
                     let now = Timestamp.now().asDouble
                     var entry = TaskEntry(record: record, phase: .gathering)
                     entry.recordDue = now + recordDelay

@@ -12,6 +12,9 @@ extension Coordinator {
     func finish(_ id: String, waitStatus: Int32?, message: String? = nil) {
         guard let record = tasks[id]?.record else { return }
         var final = finalRecord(record, waitStatus: waitStatus, message: message)
+        if final.exitCode == Worktrees.blockedStatus, let reason = try? Files.readText(layout.blocked(id)) {
+            return block(id, final, reason: reason.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
         let died = !Supervisor.outcome(layout, id: id, waitStatus: waitStatus).recorded
         if let sid = record.pid, died || !settings.keepProcesses, Session.mayHaveMembers(sid) || died {
             let count = Session.signal(sid, SIGTERM)
@@ -43,6 +46,12 @@ extension Coordinator {
         var record = running
         let outcome = Supervisor.outcome(layout, id: record.id, waitStatus: waitStatus)
         refreshReport(record.id, write: false, into: &record)
+        if let worktree = WorktreeRecord.load(layout, id: record.id) {
+            record.branch = worktree.branch
+            record.baseCommit = worktree.baseCommit
+            record.head = worktree.head
+            record.worktree = worktree.kept ? worktree.path : nil
+        }
         record.exitCode = outcome.exitCode
         record.signal = outcome.signal
         // Our own child: its exit was just reaped, and the clock is finer than the outcome's mtime
@@ -114,5 +123,41 @@ extension Coordinator {
         if let beat { record.lastHeartbeat = beat }
         if write { self.record(record) }
         return true
+    }
+}
+
+extension Coordinator {
+    /// A task whose process found it cannot start (its dependencies' work does not merge): its
+    /// prompt goes back to claimed/, blocked with the reason, and its dependants are blocked too.
+    /// It runs again only if retried.
+    func block(_ id: String, _ final: TaskRecord, reason: String) {
+        var record = final
+        record.state = .blocked
+        record.blockedReason = reason
+        record.exitCode = nil
+        record.finishedAt = nil
+        do { try spool.requeue(record) } catch {
+            complaints.say("commit", "cannot move \(id) back to claimed/: \(error); tried again in a moment")
+            return setPhase(id, .committing(final))
+        }
+        try? Files.remove(layout.heartbeat(id))
+        tasks[id]?.record = record
+        setPhase(id, .claimed)
+        tasks[id]?.blockedBy = reason
+        scheduler.setState(id, .cancelled)
+        self.record(record)
+        publish(.standing(record))
+    }
+
+    /// Says once at start where agents work.
+    func announceIsolation() {
+        if let repository {
+            do { try Worktrees.exclude(gadugiIn: repository, root: layout.root) } catch {
+                logger.warning("cannot add .gadugi/ to \(repository)/.git/info/exclude: \(error)")
+            }
+            logger.info("each task works in its own git worktree under .gadugi/worktrees/, on a branch gadugi/<id>")
+        } else if settings.isolation != Settings.Isolation.none {
+            logger.info("\(layout.root) is not in a git repository: agents work in it directly (no worktrees)")
+        }
     }
 }

@@ -105,14 +105,22 @@ extension Coordinator {
     }
 
     func environment(for record: TaskRecord) -> [String] {
-        baseEnvironment + [
+        var env = baseEnvironment + [
             "GADUGI_TASK_ID=\(record.id)",
             "GADUGI_PROMPT_FILE=\(layout.queue(.running, record.fileName))",
             "GADUGI_HEARTBEAT_FILE=\(layout.heartbeat(record.id))",
             "GADUGI_PROGRESS_FILE=\(layout.report(record.id))",
             "GADUGI_LOG_FILE=\(layout.log(record.id))",
             "GADUGI_OUTCOME_FILE=\(layout.outcome(record.id))",
+            "GADUGI_TASK_NAME=\(record.name)",
         ]
+        if repository != nil {
+            // From its dependencies' branches (merged when several), else from its base.
+            let dependencies = record.dependsOn.compactMap { record.dependencies[$0] }
+            env += Worktrees.Request.forTask(record.id, layout: layout, base: record.base ?? "HEAD",
+                                             dependencies: dependencies).environment
+        }
+        return env
     }
 
     /// Fails a claimed task that cannot be started at all (no agent, no lock file): it still moves

@@ -48,6 +48,8 @@ public final class Coordinator {
     let baseEnvironment: [String]
     let searchPath: String?
     let host = ProcessInfo.processInfo.hostName
+    /// The git top-level the tasks get worktrees of, or nil when they run in the root.
+    let repository: String?
 
     /// Claimed and running tasks, one entry each; finished ones leave memory, so it stays O(active).
     var tasks: [String: TaskEntry] = [:]
@@ -95,6 +97,8 @@ public final class Coordinator {
         } + ["GADUGI_ROOT=\(layout.root)", "GADUGI_BIN=\(options.executable)"]
         self.searchPath = options.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
         self.complaints = Complaints(logger: logger)
+        let top = Git.topLevel(of: layout.root)
+        self.repository = settings.isolation == Settings.Isolation.none ? nil : top
         monitor.complaints = complaints
     }
 
@@ -120,6 +124,7 @@ public final class Coordinator {
         signal(SIGCHLD, SIG_DFL)
         startSignalThread(signals)
         try recover()
+        announceIsolation()
         let watcher = Watcher(directory: layout.queue(.incoming), mailbox: mailbox)
         do { try watcher.start() } catch {
             logger.warning("\(error); new prompts are found by rescans every \(options.rescanInterval) s")
@@ -326,7 +331,8 @@ extension Coordinator {
             case .claimed, .stalled, .gathering: break
             default: continue
             }
-            let standing = scheduler.standing(id)
+            var standing = scheduler.standing(id)
+            if let reason = entry.blockedBy { standing = .init(state: .blocked, blockedReason: reason, dependencies: standing.dependencies) }
             let before = entry.record
             entry.record.state = standing.state
             entry.record.waitingFor = standing.waitingFor

@@ -15,6 +15,9 @@ struct TaskEntry {
     var seen: (report: Timestamp?, heartbeat: Timestamp?)?
     /// It belongs to the `run FILE...` batch being waited for.
     var inBatch = false
+    /// Why it is blocked although the graph would let it run (its dependencies' work did not
+    /// merge): kept until it is retried.
+    var blockedBy: String?
 
     enum Phase {
         /// Claimed, a member of a batch whose other files have not all been claimed yet: it enters

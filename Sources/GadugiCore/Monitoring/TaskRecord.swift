@@ -55,6 +55,11 @@ public struct TaskRecord: Sendable, Equatable {
     /// While waiting: what for ("a-2 (running)", "b (not seen yet)"); while blocked: why.
     public var waitingFor: [String] = []
     public var blockedReason: String?
+    /// Its git branch, the commit it started from and its last commit; its worktree while kept.
+    public var branch: String?
+    public var baseCommit: String?
+    public var head: String?
+    public var worktree: String?
 
     public init(id: String, ext: String, name: String, state: TaskState) {
         self.id = id
@@ -97,6 +102,10 @@ public struct TaskRecord: Sendable, Equatable {
             ("batch_size", .optional(batchSize.map(Int64.init))),
             ("waiting_for", .array(waitingFor.map(JSON.string))),
             ("blocked_reason", .optional(blockedReason)),
+            ("branch", .optional(branch)),
+            ("base_commit", .optional(baseCommit)),
+            ("head", .optional(head)),
+            ("worktree", .optional(worktree)),
         ])
     }
 
@@ -132,6 +141,10 @@ public struct TaskRecord: Sendable, Equatable {
         batchSize = json["batch_size"]?.int.map { Int($0) }
         waitingFor = (json["waiting_for"]?.array ?? []).compactMap(\.string)
         blockedReason = json["blocked_reason"]?.string
+        branch = json["branch"]?.string
+        baseCommit = json["base_commit"]?.string
+        head = json["head"]?.string
+        worktree = json["worktree"]?.string
     }
 
     /// Loads `progress.json` of a task; nil when it is missing or unreadable.

@@ -16,9 +16,22 @@ public final class Supervisor: Sendable {
     /// them before the slot is reused. When the shell exits the kernel drops the lock. It exits
     /// with the agent's status too, so a coordinator that reaps it need not read the file. No user
     /// data is ever in this string.
+    ///
+    /// With `GADUGI_WORKTREE` set, the task's own process makes its git worktree first
+    /// (`gadugi worktree-prepare`, whose last lines name the branch and the worktree; status 75:
+    /// its dependencies' work does not merge, the task is blocked), runs the agent in it, and
+    /// commits what the agent left (`gadugi worktree-finish`): git never runs in the coordinator.
     public static let wrapper = """
-        ( exec 3>&-; eval "$1" ) <"$GADUGI_PROMPT_FILE" >>"$GADUGI_LOG_FILE" 2>&1
+        if [ -n "$GADUGI_WORKTREE" ]; then
+          o=$("$GADUGI_BIN" worktree-prepare 2>>"$GADUGI_LOG_FILE"); r=$?
+          printf '%s\n' "$o" >>"$GADUGI_LOG_FILE"
+          if [ $r != 0 ]; then echo $r >"$GADUGI_OUTCOME_FILE"; exit $r; fi
+          GADUGI_WORKTREE=${o##*worktree: }; b=${o##*branch: }; GADUGI_BRANCH=${b%%
+        *}; export GADUGI_WORKTREE GADUGI_BRANCH
+        fi
+        ( [ -z "$GADUGI_WORKTREE" ] || cd "$GADUGI_WORKTREE" || exit 125; exec 3>&-; eval "$1" ) <"$GADUGI_PROMPT_FILE" >>"$GADUGI_LOG_FILE" 2>&1
         s=$?
+        [ -z "$GADUGI_WORKTREE" ] || "$GADUGI_BIN" worktree-finish $s >>"$GADUGI_LOG_FILE" 2>&1
         echo $s >"$GADUGI_OUTCOME_FILE"
         [ "$2" = keep ] || { trap '' TERM; kill -TERM 0; } 2>/dev/null
         exit $s

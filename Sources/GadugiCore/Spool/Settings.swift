@@ -22,6 +22,13 @@ public struct Settings: Sendable {
     public var keepProcesses = false
     /// Seconds between SIGTERM and SIGKILL when a task's processes are stopped.
     public var killGrace: Double = 10
+    /// Where agents work: each in its own git worktree and branch (the default inside a git
+    /// repository), or all in the root (`none`; the only choice outside one).
+    public var isolation: Isolation?
+
+    public enum Isolation: String, Sendable {
+        case worktree, none
+    }
 
     public init(agent: String, agentSource: String = "the default", maxParallel: Int = 4) {
         self.agent = agent
@@ -37,7 +44,7 @@ public struct Settings: Sendable {
             case .badConfig(let path, let why):
                 return "\(path) is not valid: \(why). Expected keys: agent (a shell command), max_parallel (a number), "
                     + "settle (a duration such as 1s or 500ms), min_free (a size such as 64M, or 0), "
-                    + "keep_processes (true or false), kill_grace (a duration)"
+                    + "keep_processes (true or false), kill_grace (a duration), isolation (worktree or none)"
             }
         }
     }
@@ -117,6 +124,7 @@ public struct Settings: Sendable {
         if let v = try value("kill_grace", Settings.duration, "a duration such as 10s") { killGrace = v }
         if let v = try value("min_free", Settings.size, "a size such as 64M, 512K, 1G or 0") { minFree = v }
         if let v = try value("keep_processes", Settings.bool, "true or false") { keepProcesses = v }
+        if let v = try value("isolation", Isolation.init(rawValue:), "worktree or none") { isolation = v }
     }
 
     /// `1.5`, `1.5s`, `500ms`, `2m`, `1h` → seconds; nil when malformed or negative.

@@ -7,6 +7,10 @@ import Glibc
 /// waits for it). The main checkout is never modified: worktrees live under `.gadugi/worktrees/`,
 /// which `info/exclude` hides from `git status`.
 public struct Worktrees: Sendable {
+    /// The exit status of `gadugi worktree-prepare` (and so of the task's process) when the work
+    /// of a task's dependencies does not merge: EX_TEMPFAIL, read by the coordinator as blocked.
+    public static let blockedStatus = 75
+
     public let layout: Layout
     /// The repository's top-level directory (the main checkout holding the root).
     public let topLevel: String
