@@ -114,7 +114,7 @@ def gadugi_drain(ctx: Context, n: int, rep: int, aged: bool = True) -> dict:
     if aged and n:
         time.sleep(max(0.0, PROMPT_AGE_S - (time.monotonic() - t_placed)))
     mp = str(ctx.cfg.max_parallel)
-    cmd = [ctx.cfg.gadugi, "run", "--root", str(root), "--until-idle", "--max-parallel", mp, "--agent", "true"]
+    cmd = [ctx.cfg.gadugi, "run", "--root", str(root), "--isolation", "none", "--until-idle", "--max-parallel", mp, "--agent", "true"]
     coord = ctx.launch(cmd, root / "coordinator.out", root / "coordinator.err")
     timeout = max(60.0, n * 0.05)
     seen = {}
@@ -185,7 +185,7 @@ def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5) -> dic
     warm_names = ctx.place_prompts(root, warm, prefix="w", into="tmp")
     names = ctx.place_prompts(root, n, prefix="p", into="tmp")
     obs = Observer(ctx, lat)
-    cmd = [ctx.cfg.gadugi, "run", "--root", str(root), "--max-parallel", str(ctx.cfg.max_parallel), "--agent", agent]
+    cmd = [ctx.cfg.gadugi, "run", "--root", str(root), "--isolation", "none", "--max-parallel", str(ctx.cfg.max_parallel), "--agent", agent]
     coord = ctx.launch(cmd, root / "coordinator.out", root / "coordinator.err")
     problems = []
     try:
@@ -305,7 +305,7 @@ def _tp_gadugi_files(m: Recorder, n: int, rep: int) -> float:
     ctx = m.ctx
     root = ctx.init_root("runfiles")
     files = ctx.write_prompt_files(root / "src", n)
-    cmd = [ctx.cfg.gadugi, "run", "--root", str(root), "--max-parallel", str(ctx.cfg.max_parallel),
+    cmd = [ctx.cfg.gadugi, "run", "--root", str(root), "--isolation", "none", "--max-parallel", str(ctx.cfg.max_parallel),
            "--agent", "true", *files]
     coord = ctx.launch(cmd, root / "coordinator.out", root / "coordinator.err")
     seen = {}

@@ -54,10 +54,11 @@ extension Coordinator {
 
     /// Writes the deferred records that are due. Each is written `recordDelay` after its state
     /// began, unless the task has left that state by then (the due time goes with the change).
-    func writeDeferred() {
+    /// `all`: on the way out, every record still owed is written (the tasks stay where they are).
+    func writeDeferred(all: Bool = false) {
         let now = Timestamp.now().asDouble
         for (id, entry) in tasks {
-            guard let due = entry.recordDue, due <= now else { continue }
+            guard let due = entry.recordDue, due <= now || all else { continue }
             tasks[id]?.recordDue = nil
             record(entry.record)
         }

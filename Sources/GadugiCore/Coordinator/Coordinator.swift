@@ -149,6 +149,7 @@ public final class Coordinator {
             // renamed, costing more than creating the files in place.
             if pending.isEmpty && waitingCount == 0 && !complaints.isOpen(Coordinator.spaceComplaint) { spares.refill(atMost: 2) }
         }
+        writeDeferred(all: true)
         monitor.flushEvents()
         monitor.flushRegistry(force: true) { registryJSON(live: false) }
         if let s = stopSignal {

@@ -1,0 +1,183 @@
+// The task graph and worktrees, through the binary: front matter drives the order, each task
+// works in its own git worktree and branch, a dependant starts from its dependencies' work, and
+// what cannot run (a failed dependency, a cycle, a merge conflict) says why and stays visible.
+// Real git repositories (the test root is one), real processes.
+
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class TaskGraphRunTests: GadugiTestCase {
+    /// Writes prompt files into a scratch folder; returns their paths in the order given.
+    private func prompts(_ files: [(String, String)]) throws -> [String] {
+        let src = try makeScratchDir("prompts-\(UUID().uuidString.prefix(6))")
+        return try files.map { name, text in try write(text, to: src.appendingPathComponent(name)).path }
+    }
+
+    /// An agent that logs `<id> start|end <seconds>` to $OUT/log and appends its id to notes.txt.
+    private let loggingAgent = #"""
+        echo "$GADUGI_TASK_ID start $(date +%s.%N)" >> "$OUT/log"
+        echo "$GADUGI_TASK_ID" >> notes.txt
+        sleep 0.3
+        echo "$GADUGI_TASK_ID end $(date +%s.%N)" >> "$OUT/log"
+        """#
+
+    /// (start, end) per task id from the agent log.
+    private func spans(_ out: URL) -> [String: (Double, Double)] {
+        var starts: [String: Double] = [:], result: [String: (Double, Double)] = [:]
+        for line in (readText(out.appendingPathComponent("log")) ?? "").split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 3, let t = Double(parts[2]) else { continue }
+            if parts[1] == "start" { starts[String(parts[0])] = t }
+            if parts[1] == "end", let s = starts[String(parts[0])] { result[String(parts[0])] = (s, t) }
+        }
+        return result
+    }
+
+    private func git(_ args: [String]) -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["git", "-C", root.path] + args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return "" }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func testAChainRunsInOrderAndEachStartsFromTheWorkBeforeIt() throws {
+        let out = try makeScratchDir("out")
+        let files = try prompts([
+            ("c.md", "---\ndepends_on: b\n---\nThird.\n"),
+            ("b.md", "---\ndepends_on: a\n---\nSecond.\n"),
+            ("a.md", "First.\n"),
+        ])
+        let r = try gadugiRun(["run", "--max-parallel", "4", "--agent", loggingAgent] + files, timeout: 60, env: ["OUT": out.path])
+        XCTAssertEqual(r.status, 0, "\(r)")
+        let s = spans(out)
+        guard let a = s["a"], let b = s["b"], let c = s["c"] else { return XCTFail("spans: \(s)\n\(r)") }
+        XCTAssertLessThanOrEqual(a.1, b.0, "b starts after a ends")
+        XCTAssertLessThanOrEqual(b.1, c.0, "c starts after b ends")
+        // c's branch holds the commits of a and b (gadugi committed what each agent left).
+        let log = git(["log", "--format=%s", "gadugi/c"])
+        for task in ["a", "b", "c"] { XCTAssertTrue(log.contains("gadugi: \(task).md"), "gadugi/c lacks \(task)'s commit:\n\(log)") }
+        XCTAssertEqual(git(["show", "gadugi/c:notes.txt"]), "a\nb\nc\n")
+        XCTAssertEqual(git(["status", "--porcelain"]), "", "the main checkout is never modified")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: spool.appendingPathComponent("worktrees/c").path),
+                       "a succeeded task's worktree is removed; its branch is kept")
+        let p = progress("c")
+        XCTAssertEqual(p?.string("branch"), "gadugi/c")
+        XCTAssertNotNil(p?.string("head"))
+        XCTAssertEqual((p?["depends_on"] as? [[String: Any]])?.first?.string("resolved"), "b")
+    }
+
+    func testIndependentTasksOverlapAndTasksSharingAFileDoNot() throws {
+        let out = try makeScratchDir("out")
+        let files = try prompts([
+            ("p.md", "---\nfiles: src/**\n---\nOne.\n"),
+            ("q.md", "---\nfiles: src/app.swift\n---\nTwo.\n"),
+            ("r.md", "---\nfiles: docs/\n---\nThree.\n"),
+        ])
+        let r = try gadugiRun(["run", "--isolation", "none", "--max-parallel", "4", "--agent", loggingAgent] + files,
+                              timeout: 60, env: ["OUT": out.path])
+        XCTAssertEqual(r.status, 0, "\(r)")
+        let s = spans(out)
+        guard let p = s["p"], let q = s["q"], let rr = s["r"] else { return XCTFail("spans: \(s)") }
+        XCTAssertTrue(p.1 <= q.0 || q.1 <= p.0, "p and q share src/app.swift: they must not overlap (\(p), \(q))")
+        XCTAssertTrue(rr.0 < p.1 && p.0 < rr.1, "r shares nothing with p: they run together (\(p), \(rr))")
+    }
+
+    func testAFailedDependencyBlocksItsDependantVisibly() throws {
+        let files = try prompts([
+            ("setup.md", "simulate: fail\n"),
+            ("build.md", "---\ndepends_on: setup\n---\nBuild.\n"),
+        ])
+        let r = try gadugiRun(["run", "--agent", "gadugi:simulate"] + files, timeout: 60, env: ["GADUGI_SIMULATE_STEP": "0.01"])
+        XCTAssertEqual(r.status, 1, "\(r)")
+        XCTAssertTrue(r.stdout.contains("blocked   build"), r.stdout)
+        XCTAssertEqual(allQueued().sorted(), ["claimed/build.md", "failed/setup.md"], "a blocked task stays in claimed/")
+        let p = progress("build")
+        XCTAssertEqual(p?.string("state"), "blocked")
+        XCTAssertEqual(p?.string("blocked_reason"), "dependency setup failed")
+        let status = try gadugiRun(["status", "--json"])
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((json["counts"] as? [String: Any])?.int("blocked"), 1, status.stdout)
+        let events = readText(spool.appendingPathComponent("monitoring/events.jsonl")) ?? ""
+        XCTAssertTrue(events.contains(#""id":"build","state":"blocked""#), events)
+    }
+
+    func testACycleIsRejectedWithItsMembersNamed() throws {
+        let files = try prompts([
+            ("x.md", "---\ndepends_on: y\n---\nX.\n"),
+            ("y.md", "---\ndepends_on: x\n---\nY.\n"),
+            ("free.md", "Free.\n"),
+        ])
+        let r = try gadugiRun(["run", "--isolation", "none", "--agent", "true"] + files, timeout: 60)
+        XCTAssertEqual(r.status, 1, "\(r)")
+        XCTAssertEqual(list(.done), ["free.md"])
+        for name in ["x.md", "y.md"] {
+            let reason = readText(queue(.rejected).appendingPathComponent(name + ".reason")) ?? ""
+            XCTAssertTrue(reason.contains("cycle") && reason.contains("x") && reason.contains("y"), "\(name): \(reason)")
+        }
+    }
+
+    func testADiamondStartsFromAMergeAndAConflictBlocksWithThePaths() throws {
+        let files = try prompts([
+            ("left.md", "Left.\n"),
+            ("right.md", "Right.\n"),
+            ("join.md", "---\ndepends_on: [left, right]\n---\nJoin.\n"),
+        ])
+        // Both write README.md differently: merging their branches conflicts there.
+        let r = try gadugiRun(["run", "--agent", #"echo "$GADUGI_TASK_ID" > README.md"#] + files, timeout: 60)
+        XCTAssertEqual(r.status, 1, "\(r)")
+        let p = progress("join")
+        XCTAssertEqual(p?.string("state"), "blocked", "\(String(describing: p))")
+        XCTAssertTrue(p?.string("blocked_reason")?.contains("README.md") ?? false, "\(String(describing: p))")
+        XCTAssertEqual(list(.claimed), ["join.md"])
+
+        // Without a conflict, the join starts from a merge of both branches.
+        let more = try prompts([
+            ("one.md", "One.\n"),
+            ("two.md", "Two.\n"),
+            ("both.md", "---\ndepends_on: [one, two]\n---\nBoth.\n"),
+        ])
+        let r2 = try gadugiRun(["run", "--agent", #"echo "$GADUGI_TASK_ID" > "$GADUGI_TASK_ID.txt""#] + more, timeout: 60)
+        XCTAssertEqual(r2.status, 0, "\(r2)")
+        let tree = git(["ls-tree", "--name-only", "gadugi/both"])
+        for file in ["one.txt", "two.txt", "both.txt"] { XCTAssertTrue(tree.contains(file), "gadugi/both lacks \(file):\n\(tree)") }
+    }
+
+    func testTheSameFilesRunAgainResolveToTheirOwnRun() throws {
+        let out = try makeScratchDir("out")
+        let files = try prompts([
+            ("b.md", "---\ndepends_on: a\n---\nSecond.\n"),
+            ("a.md", "First.\n"),
+        ])
+        for _ in 0..<2 {
+            let r = try gadugiRun(["run", "--isolation", "none", "--agent", loggingAgent] + files, timeout: 60, env: ["OUT": out.path])
+            XCTAssertEqual(r.status, 0, "\(r)")
+        }
+        XCTAssertEqual((progress("b-2")?["depends_on"] as? [[String: Any]])?.first?.string("resolved"), "a-2",
+                       "the second run's b waits for the second run's a, not last week's")
+        let s = spans(out)
+        guard let a2 = s["a-2"], let b2 = s["b-2"] else { return XCTFail("spans: \(s)") }
+        XCTAssertLessThanOrEqual(a2.1, b2.0)
+    }
+
+    func testAFailedTasksWorktreeIsKeptUntilCleaned() throws {
+        let files = try prompts([("broken.md", "Break.\n")])
+        let r = try gadugiRun(["run", "--agent", "echo half > wip.txt; exit 2"] + files, timeout: 60)
+        XCTAssertEqual(r.status, 1, "\(r)")
+        let worktree = try XCTUnwrap(progress("broken")?.string("worktree"), "progress.json names the kept worktree")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent(worktree).path))
+        XCTAssertTrue(git(["log", "--format=%s", "gadugi/broken"]).contains("gadugi: broken.md"), "its leftovers are committed")
+        let clean = try gadugiRun(["clean", "--failed"])
+        XCTAssertEqual(clean.status, 0, "\(clean)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent(worktree).path), "\(clean)")
+    }
+}
