@@ -180,4 +180,34 @@ final class TaskGraphRunTests: GadugiTestCase {
         XCTAssertEqual(clean.status, 0, "\(clean)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent(worktree).path), "\(clean)")
     }
+
+    func testKillingTheCoordinatorWhileWorktreesComeAndGoLosesAndDuplicatesNothing() throws {
+        try initSpool()
+        let ids = (1...16).map { String(format: "wt-%02d", $0) }
+        for (n, id) in ids.enumerated() {
+            // Every fourth depends on the one before it: some tasks start from another's branch.
+            let front = n % 4 == 3 ? "---\ndepends_on: \(ids[n - 1])\n---\n" : ""
+            try dropPrompt(name: "\(id).md", content: front + "prompt \(id)\n")
+        }
+        let agent = #"echo "$GADUGI_TASK_ID" > "$GADUGI_TASK_ID.txt"; sleep 0.2"#
+        for round in 1...3 {
+            guard let c = try startCoordinator(["--max-parallel", "4", "--agent", agent]) else { return }
+            Thread.sleep(forTimeInterval: 0.4)
+            XCTAssertTrue(c.isRunning, "round \(round):\n\(c.result())")
+            c.signal(SIGKILL)
+            XCTAssertTrue(waitForExit(c.process, timeout: 10))
+        }
+        let r = try gadugiRun(["run", "--until-idle", "--max-parallel", "4", "--agent", agent], timeout: 120)
+        XCTAssertEqual(r.status, 0, "\(r)")
+        XCTAssertEqual(list(.done).sorted(), ids.map { "\($0).md" }, "every task done exactly once: \(allQueued())")
+        XCTAssertEqual(allQueued().filter { !$0.hasPrefix("done/") }, [])
+        for id in ids {
+            XCTAssertEqual(git(["show", "gadugi/\(id):\(id).txt"]), "\(id)\n", "branch gadugi/\(id) holds its task's work")
+        }
+        XCTAssertEqual(git(["worktree", "list", "--porcelain"]).components(separatedBy: "worktree ").count - 1, 1,
+                       "every task's worktree is removed after success; none is left half-made:\n\(git(["worktree", "list"]))")
+        XCTAssertEqual(git(["branch", "--list", "gadugi/*"]).split(separator: "\n").count, ids.count,
+                       "one branch per task, none doubled:\n\(git(["branch", "--list", "gadugi/*"]))")
+        XCTAssertEqual(git(["status", "--porcelain"]), "")
+    }
 }

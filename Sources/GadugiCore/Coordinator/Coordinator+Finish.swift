@@ -156,8 +156,30 @@ extension Coordinator {
                 logger.warning("cannot add .gadugi/ to \(repository)/.git/info/exclude: \(error)")
             }
             logger.info("each task works in its own git worktree under .gadugi/worktrees/, on a branch gadugi/<id>")
+            reportWorktrees()
         } else if settings.isolation != Settings.Isolation.none {
             logger.info("\(layout.root) is not in a git repository: agents work in it directly (no worktrees)")
         }
+    }
+}
+
+extension Coordinator {
+    /// Says (never deletes) what does not match: a worktree whose task is neither active nor kept
+    /// after a failure, and a running task whose worktree is gone. `gadugi clean` removes leftovers.
+    func reportWorktrees() {
+        let folder = layout.base + "/worktrees"
+        for id in (try? Files.list(folder)) ?? [] where !id.hasPrefix(".") && tasks[id] == nil {
+            if let record = WorktreeRecord.load(layout, id: id), record.kept { continue }
+            logger.warning("worktree .gadugi/worktrees/\(id) belongs to no active task and was not kept after a failure: inspect it, or remove it with 'gadugi clean'")
+        }
+        for (id, entry) in tasks {
+            guard case .adopted = entry.phase, let record = WorktreeRecord.load(layout, id: id),
+                  !Files.exists(root(record.path)) else { continue }
+            logger.warning("running task \(id) has lost its worktree \(record.path): its agent works in a removed folder")
+        }
+    }
+
+    private func root(_ relative: String) -> String {
+        relative.hasPrefix("/") ? relative : layout.root + "/" + relative
     }
 }

@@ -18,6 +18,8 @@ public struct StatusReport {
     public let counts: [(String, Int)]
     public let coordinator: JSON
     public let tasks: [Row]
+    /// Worktrees in `.gadugi/worktrees/` (kept after failures, or in use by running tasks).
+    public let worktrees: Int
 
     public init(layout: Layout, includeFinished: Bool) {
         self.layout = layout
@@ -48,6 +50,7 @@ public struct StatusReport {
             rows += uncommitted + StatusReport.rows(in: .failed, layout, now: now) + StatusReport.rows(in: .done, layout, now: now)
         }
         tasks = rows
+        worktrees = Files.count(layout.base + "/worktrees")
     }
 
     /// The rows of one queue directory, in name order, with their state; for `running/`, the
@@ -101,6 +104,7 @@ public struct StatusReport {
             ("root", .string(layout.root)),
             ("coordinator", coordinator),
             ("counts", .object(counts.map { ($0.0, .int(Int64($0.1))) })),
+            ("worktrees", .int(Int64(worktrees))),
             ("tasks", .array(tasks.map { row in
                 guard case .object(var pairs) = row.record.json(layout) else { return .null }
                 let prompt = JSON.string(layout.relative(layout.queue(row.queue, row.record.fileName)))
@@ -117,6 +121,9 @@ public struct StatusReport {
         // Waiting and blocked only when there are some: most queues have no dependencies.
         let shown = counts.filter { !(($0.0 == "waiting" || $0.0 == "blocked") && $0.1 == 0) }
         var out = shown.map { "\($0.0) \($0.1)" }.joined(separator: "  ") + "\n"
+        if worktrees > 0 {
+            out += "worktrees kept: \(worktrees) in .gadugi/worktrees (inspect them, or remove with 'gadugi clean --failed')\n"
+        }
         if let pid = coordinator["pid"]?.int {
             out += "coordinator: pid \(pid)\n"
         } else {
