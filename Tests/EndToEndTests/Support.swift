@@ -407,7 +407,9 @@ class GadugiTestCase: XCTestCase {
     func startCoordinator(_ args: [String], env: [String: String] = [:],
                           file: StaticString = #filePath, line: UInt = #line) throws -> BackgroundProcess? {
         let bg = try startGadugi(["run"] + args, env: env)
-        let ready = waitUntil(timeout: 20) { !bg.isRunning || coordinatorPid() == bg.pid }
+        // Ready once its registry names it: written by the loop, after the start-up listing of
+        // incoming/ (files written before that listing are taken as finished, without settling).
+        let ready = waitUntil(timeout: 20) { !bg.isRunning || registryPid() == bg.pid }
         if !ready || !bg.isRunning {
             XCTFail("coordinator did not come up (lock file or registry.json naming pid \(bg.pid)):\n"
                 + "\(bg.result())", file: file, line: line)
@@ -429,6 +431,13 @@ class GadugiTestCase: XCTestCase {
             return pid
         }
         return nil
+    }
+
+    /// The coordinator pid registry.json names while it runs.
+    func registryPid() -> Int32? {
+        guard let reg = readJSON(spool.appendingPathComponent("monitoring/registry.json")),
+              let coord = reg["coordinator"] as? [String: Any] else { return nil }
+        return (coord["pid"] as? NSNumber)?.int32Value
     }
 
     /// `gadugi init`, asserting success and that the producer directories exist.

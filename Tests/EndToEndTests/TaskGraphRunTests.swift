@@ -210,4 +210,28 @@ final class TaskGraphRunTests: GadugiTestCase {
                        "one branch per task, none doubled:\n\(git(["branch", "--list", "gadugi/*"]))")
         XCTAssertEqual(git(["status", "--porcelain"]), "")
     }
+
+    func testWorktreeSetupRunsBeforeTheAgentAndItsFailureSaysSo() throws {
+        try initSpool()
+        try write("SECRET=1\n", to: root.appendingPathComponent(".env"))
+        try write(".env\n", to: root.appendingPathComponent(".gitignore"))
+        _ = git(["add", ".gitignore"])
+        _ = git(["-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "-qm", "ignore .env"])
+        try writeConfig(#"worktree_setup: cp "$GADUGI_ROOT/.env" .env"# + "\n")
+        let files = try prompts([("uses-env.md", "Read .env.\n")])
+        let r = try gadugiRun(["run", "--agent", "cat .env"] + files, timeout: 60)
+        XCTAssertEqual(r.status, 0, "\(r)")
+        XCTAssertTrue(readText(taskDir("uses-env").appendingPathComponent("output.log"))?.contains("SECRET=1") ?? false,
+                      "the agent found what worktree_setup copied")
+        XCTAssertFalse(git(["ls-tree", "--name-only", "gadugi/uses-env"]).contains(".env"), "ignored files are not committed")
+
+        try writeConfig("worktree_setup: exit 7\n")
+        let more = try prompts([("no-setup.md", "Never runs.\n")])
+        let r2 = try gadugiRun(["run", "--agent", "touch agent-ran"] + more, timeout: 60)
+        XCTAssertEqual(r2.status, 1, "\(r2)")
+        let p = progress("no-setup")
+        XCTAssertEqual(p?.int("exit_code"), 7)
+        XCTAssertTrue(p?.string("message")?.contains("worktree_setup") ?? false, "\(String(describing: p))")
+        XCTAssertFalse(git(["ls-tree", "--name-only", "gadugi/no-setup"]).contains("agent-ran"), "the agent never started")
+    }
 }

@@ -60,6 +60,8 @@ extension Coordinator {
         record.state = outcome.succeeded ? .done : .failed
         if let message {
             record.message = message
+        } else if let status = try? Files.readText(layout.setupFailed(record.id)) {
+            record.message = "worktree_setup (\(settings.worktreeSetup ?? "?")) exited \(status.trimmingCharacters(in: .whitespacesAndNewlines)) in the new worktree; the agent was not started: see the task's log"
         } else if !outcome.recorded {
             record.message = "the task's process ended without recording an outcome"
                 + (outcome.signal.map { " (killed by signal \($0))" } ?? "")

@@ -49,7 +49,10 @@ extension Coordinator {
             return stall(id, "its folder cannot be written: \(SystemError.last("access", layout.taskDirectory(id)))")
         }
         // A new attempt must not inherit an old attempt's status.
-        if record.attempts > 0 { try? Files.remove(layout.outcome(id)) }
+        if record.attempts > 0 {
+            try? Files.remove(layout.outcome(id))
+            try? Files.remove(layout.setupFailed(id))
+        }
         do { try spool.start(record) } catch {
             if error.errno == .noSuchFileOrDirectory { return withdraw(id, from: .claimed) }
             return stall(id, "\(error)")
@@ -58,7 +61,8 @@ extension Coordinator {
         let pid: pid_t
         do {
             pid = try supervisor.spawn(agent: settings.command(for: record.agent), environment: environment(for: record),
-                                       lockFD: lockFD, directory: layout.root, keepProcesses: settings.keepProcesses)
+                                       lockFD: lockFD, directory: layout.root, keepProcesses: settings.keepProcesses,
+                                       worktreeSetup: repository == nil ? "" : settings.worktreeSetup ?? "")
         } catch {
             tasks[id]?.record = record
             return failRunning(record, status: 126, message: "could not start /bin/sh: \(error)")

@@ -28,6 +28,13 @@ public final class Supervisor: Sendable {
           if [ $r != 0 ]; then echo $r >"$GADUGI_OUTCOME_FILE"; exit $r; fi
           GADUGI_WORKTREE=${o##*worktree: }; b=${o##*branch: }; GADUGI_BRANCH=${b%%
         *}; export GADUGI_WORKTREE GADUGI_BRANCH
+          if [ -n "$3" ]; then
+            ( cd "$GADUGI_WORKTREE" && exec 3>&- && eval "$3" ) </dev/null >>"$GADUGI_LOG_FILE" 2>&1; r=$?
+            if [ $r != 0 ]; then
+              echo "gadugi: worktree_setup exited $r; the agent was not started" >>"$GADUGI_LOG_FILE"
+              echo $r >"${GADUGI_OUTCOME_FILE%/*}/setup-failed"; echo $r >"$GADUGI_OUTCOME_FILE"; exit $r
+            fi
+          fi
         fi
         ( [ -z "$GADUGI_WORKTREE" ] || cd "$GADUGI_WORKTREE" || exit 125; exec 3>&-; eval "$1" ) <"$GADUGI_PROMPT_FILE" >>"$GADUGI_LOG_FILE" 2>&1
         s=$?
@@ -68,7 +75,7 @@ public final class Supervisor: Sendable {
     /// Spawns the wrapper for one task in a session of its own. `lockFD` (the task folder) must be locked;
     /// the child gets it as descriptor 3 and every other descriptor above 2 is closed.
     public func spawn(agent: String, environment: [String], lockFD: CInt, directory: String,
-                      keepProcesses: Bool = false) throws(SystemError) -> pid_t {
+                      keepProcesses: Bool = false, worktreeSetup: String = "") throws(SystemError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
         posix_spawn_file_actions_init(&actions)
@@ -92,7 +99,7 @@ public final class Supervisor: Sendable {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | GADUGI_POSIX_SPAWN_SETSID)
 
-        let argv = ["/bin/sh", "-c", Supervisor.wrapper, "gadugi-task", agent, keepProcesses ? "keep" : "stop"]
+        let argv = ["/bin/sh", "-c", Supervisor.wrapper, "gadugi-task", agent, keepProcesses ? "keep" : "stop", worktreeSetup]
         var pid: pid_t = 0
         let rc = withCStrings(argv) { cargv in
             withCStrings(environment) { cenv in

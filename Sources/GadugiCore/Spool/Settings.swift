@@ -25,6 +25,9 @@ public struct Settings: Sendable {
     /// Where agents work: each in its own git worktree and branch (the default inside a git
     /// repository), or all in the root (`none`; the only choice outside one).
     public var isolation: Isolation?
+    /// A shell command run in each new worktree before the agent (copy `.env`, `npm ci`...): what
+    /// git does not carry. Its output goes to the task's log; its failure fails the task.
+    public var worktreeSetup: String?
 
     public enum Isolation: String, Sendable {
         case worktree, none
@@ -44,7 +47,7 @@ public struct Settings: Sendable {
             case .badConfig(let path, let why):
                 return "\(path) is not valid: \(why). Expected keys: agent (a shell command), max_parallel (a number), "
                     + "settle (a duration such as 1s or 500ms), min_free (a size such as 64M, or 0), "
-                    + "keep_processes (true or false), kill_grace (a duration), isolation (worktree or none)"
+                    + "keep_processes (true or false), kill_grace (a duration), isolation (worktree or none), worktree_setup (a shell command)"
             }
         }
     }
@@ -125,6 +128,7 @@ public struct Settings: Sendable {
         if let v = try value("min_free", Settings.size, "a size such as 64M, 512K, 1G or 0") { minFree = v }
         if let v = try value("keep_processes", Settings.bool, "true or false") { keepProcesses = v }
         if let v = try value("isolation", Isolation.init(rawValue:), "worktree or none") { isolation = v }
+        if let v = try value("worktree_setup", { $0.allSatisfy(\.isWhitespace) ? nil : $0 }, "a shell command") { worktreeSetup = v }
     }
 
     /// `1.5`, `1.5s`, `500ms`, `2m`, `1h` → seconds; nil when malformed or negative.

@@ -60,6 +60,8 @@ extension Layout {
     public func worktreeRecord(_ id: String) -> String { taskDirectory(id) + "/worktree.json" }
     /// Written by `worktree-prepare` when merging the dependencies' work conflicts: one line, why.
     public func blocked(_ id: String) -> String { taskDirectory(id) + "/blocked" }
+    /// Written by the task's process when `worktree_setup` failed: its exit status.
+    public func setupFailed(_ id: String) -> String { taskDirectory(id) + "/setup-failed" }
     /// Serialises git's administrative commands (`worktree add/remove/prune`) across processes.
     public var gitLock: String { base + "/git.lock" }
 }
