@@ -23,7 +23,7 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(s.add(record("b-2", name: "b", dependsOn: ["a"], batch: "B", size: 2), now: 1), [])
         XCTAssertTrue(s.isGathering)
         XCTAssertEqual(s.standing("b-2").waitingFor, ["the rest of its batch"])
-        XCTAssertEqual(s.add(record("a-2", name: "a", batch: "B", size: 2), now: 1.1).map(\.id), ["b-2", "a-2"])
+        XCTAssertEqual(s.add(record("a-2", name: "a", batch: "B", size: 2), now: 1.1).map(\.id), ["a-2", "b-2"])
         XCTAssertFalse(s.isGathering)
         XCTAssertEqual(s.standing("b-2").dependencies, ["a": "a-2"])
         XCTAssertEqual(s.standing("b-2").state, .waiting)
@@ -32,10 +32,14 @@ final class SchedulerTests: XCTestCase {
 
     func testAnIncompleteBatchIsAdmittedAfterTheLimit() {
         var s = Scheduler(gatherLimit: 5)
-        XCTAssertEqual(s.add(record("x", batch: "B", size: 3), now: 10), [])
+        XCTAssertEqual(s.add(record("free", batch: "B", size: 3), now: 10).map(\.id), ["free"],
+                       "a member without dependencies needs nothing from its batch")
+        XCTAssertFalse(s.isGathering, "nothing held back: no claiming ahead")
+        XCTAssertEqual(s.add(record("x", dependsOn: ["free"], batch: "B", size: 3), now: 10), [])
+        XCTAssertTrue(s.isGathering)
         XCTAssertEqual(s.expire(now: 14.9), [], "its other members may still come")
         XCTAssertEqual(s.expire(now: 15).map(\.id), ["x"], "a member was rejected or withdrawn: do not wait forever")
-        XCTAssertEqual(s.next(), "x")
+        XCTAssertEqual(s.standing("x").dependencies, ["free": "free"])
     }
 
     func testNamesResolveToTasksThatFinishedBeforeARestart() {

@@ -21,8 +21,9 @@ struct Scheduler {
     private(set) var graph: TaskGraph
     private var arrivals = 0
     private var olderArrivals = 0
-    /// Batches not complete yet: batch id → its size, the tasks claimed so far, when it began.
-    private var gathering: [String: (size: Int, tasks: [GraphTask], since: Double)] = [:]
+    /// Batches not complete yet: batch id → its size, how many of its tasks were claimed, those
+    /// of them held back (they have dependencies to resolve), when it began.
+    private var gathering: [String: (size: Int, seen: Int, tasks: [GraphTask], since: Double)] = [:]
     /// Per name, the newest done and the newest failed task from before this coordinator.
     private var finishedBefore: [String: (done: String?, failed: String?)] = [:]
     /// How long a batch waits for its missing members (rejected or withdrawn before the claim).
@@ -41,7 +42,9 @@ struct Scheduler {
     }
 
     var readyCount: Int { graph.readyCount }
-    var isGathering: Bool { !gathering.isEmpty }
+    /// Whether tasks are held back for their batch: the coordinator then claims ahead of its
+    /// budget, so that the rest of the batch is seen.
+    var isGathering: Bool { gathering.values.contains { !$0.tasks.isEmpty } }
 
     /// Tells what finished under a name before this coordinator started (from `names.log`).
     mutating func rememberFinished(name: String, id: String, succeeded: Bool) {
@@ -50,22 +53,26 @@ struct Scheduler {
         finishedBefore[name] = entry
     }
 
-    /// Takes a claimed task. A member of a batch waits until the whole batch is here (or until
-    /// `gatherLimit` has passed since its first member); the others enter the graph at once.
+    /// Takes a claimed task. A member of a batch that depends on others waits until the whole
+    /// batch is here (or until `gatherLimit` has passed since its first member), so that its names
+    /// resolve inside the batch; every other task enters the graph at once (a batch without
+    /// dependencies costs nothing more than single files).
     mutating func add(_ record: TaskRecord, running: Bool = false, now: Double) -> [Admission] {
         arrivals += 1
         let task = GraphTask(id: record.id, name: record.taskName ?? record.id, dependsOn: record.dependsOn,
                              files: record.files, priority: record.priority, arrival: arrivals,
                              batch: record.batch, state: running ? .running : .waiting)
         guard let batch = record.batch, let size = record.batchSize, size > 1, !running else { return admit([task]) }
-        var group = gathering[batch] ?? (size, [], now)
-        group.tasks.append(task)
-        guard group.tasks.count >= size else {
+        var group = gathering[batch] ?? (size, 0, [], now)
+        group.seen += 1
+        let free = task.dependsOn.isEmpty ? admit([task]) : []
+        if !task.dependsOn.isEmpty { group.tasks.append(task) }
+        guard group.seen >= size else {
             gathering[batch] = group
-            return []
+            return free
         }
         gathering.removeValue(forKey: batch)
-        return admit(group.tasks)
+        return free + admit(group.tasks)
     }
 
     /// Adds several tasks at once (recovery after a restart: their batches are all here).
