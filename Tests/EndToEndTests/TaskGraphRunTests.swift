@@ -234,4 +234,18 @@ final class TaskGraphRunTests: GadugiTestCase {
         XCTAssertTrue(p?.string("message")?.contains("worktree_setup") ?? false, "\(String(describing: p))")
         XCTAssertFalse(git(["ls-tree", "--name-only", "gadugi/no-setup"]).contains("agent-ran"), "the agent never started")
     }
+
+    func testARepositoryWithoutACommitRunsAgentsInTheRoot() throws {
+        let empty = try makeScratchDir("empty-repo")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["git", "-C", empty.path, "init", "-q"]
+        try p.run()
+        p.waitUntilExit()
+        let files = try prompts([("first.md", "First.\n")])
+        let r = try gadugiRun(["run", "--root", empty.path, "--agent", "pwd > where.txt"] + files, timeout: 60, addRoot: false)
+        XCTAssertEqual(r.status, 0, "nothing to branch from is no reason to fail: \(r)")
+        XCTAssertTrue(r.stderr.contains("no commit yet"), r.stderr)
+        XCTAssertEqual(readText(empty.appendingPathComponent("where.txt")), empty.path + "\n")
+    }
 }

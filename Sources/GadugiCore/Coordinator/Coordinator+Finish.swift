@@ -160,7 +160,11 @@ extension Coordinator {
             logger.info("each task works in its own git worktree under .gadugi/worktrees/, on a branch gadugi/<id>")
             reportWorktrees()
         } else if settings.isolation != Settings.Isolation.none {
-            logger.info("\(layout.root) is not in a git repository: agents work in it directly (no worktrees)")
+            if let top = Git.topLevel(of: layout.root) {
+                logger.info("\(top) has no commit yet: agents work in \(layout.root) directly; make a first commit to give each task its own worktree")
+            } else {
+                logger.info("\(layout.root) is not in a git repository: agents work in it directly (no worktrees)")
+            }
         }
     }
 }

@@ -97,7 +97,8 @@ public final class Coordinator {
         } + ["GADUGI_ROOT=\(layout.root)", "GADUGI_BIN=\(options.executable)"]
         self.searchPath = options.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
         self.complaints = Complaints(logger: logger)
-        let top = Git.topLevel(of: layout.root)
+        // A repository without a commit has nothing to branch from: agents work in the root.
+        let top = Git.topLevel(of: layout.root).flatMap { Git.head(topLevel: $0) == nil ? nil : $0 }
         self.repository = settings.isolation == Settings.Isolation.none ? nil : top
         monitor.complaints = complaints
     }
