@@ -503,3 +503,142 @@ def scaling(m: Recorder):
            "largest size, both that CPU per task and wall per task are within 1.5× of the best smaller size. "
            "Runs of the same size are shared with the throughput/backlog measurements (same command).")
     m.data = {"sizes": sizes, "empty_queue": base, "per_size": per}
+
+
+# ============================================================================= worktrees
+
+_GIT_ID = ["-c", "user.name=gadugi-bench", "-c", "user.email=bench@gadugi.invalid",
+           "-c", "commit.gpgsign=false", "-c", "gc.auto=0"]
+
+
+def _git(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    cmd = ["git", *_GIT_ID, *args]
+    try:
+        cp = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                            env=clean_env(), stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        raise BenchError(f"`{shlex.join(cmd)}` in {cwd} did not finish within {timeout} s") from e
+    if cp.returncode != 0:
+        raise BenchError(f"`{shlex.join(cmd)}` in {cwd} exited {cp.returncode}; stderr: {cp.stderr.strip()[-600:]!r}")
+    return cp
+
+
+def _make_repo(ctx: Context, files: int) -> Path:
+    """A git repository with `files` small files in 10 folders (src/d0 … src/d9) and one commit."""
+    repo = ctx.workdir(f"wt-repo-{files}")
+    _git("init", "-q", "-b", "main", cwd=repo)
+    for i in range(files):
+        d = repo / "src" / f"d{i % 10}"
+        if i < 10:
+            d.mkdir(parents=True)
+        (d / f"f{i:05d}.txt").write_text(f"file {i}\n")
+    _git("add", "-A", cwd=repo)
+    _git("commit", "-q", "-m", "initial", cwd=repo)
+    return repo
+
+
+def _bare_worktrees(repo: Path, n: int, tag: str) -> list[float]:
+    """n × (`git worktree add -b` + `git worktree remove --force`), sequential; seconds per task."""
+    per = []
+    for i in range(1, n + 1):
+        path = repo / ".bare-wt" / f"{tag}-{i}"
+        t0 = time.perf_counter_ns()
+        _git("worktree", "add", "-q", "-b", f"b{tag}-{i}", str(path), "HEAD", cwd=repo)
+        _git("worktree", "remove", "--force", str(path), cwd=repo)
+        per.append((time.perf_counter_ns() - t0) / 1e9)
+    return per
+
+
+def _gadugi_files_run(m: Recorder, repo: Path, files: list[str], isolation: str | None) -> float:
+    ctx = m.ctx
+    n = len(files)
+    cmd = [ctx.cfg.gadugi, "run", "--root", str(repo)]
+    if isolation:
+        cmd += ["--isolation", isolation]
+    cmd += ["--max-parallel", "1", "--agent", "true", *files]
+    tag = isolation or "worktree"
+    out_dir = repo.parent / (repo.name + "-logs")
+    out_dir.mkdir(exist_ok=True)
+    before = ctx.states(repo)["done"]
+    coord = ctx.launch(cmd, out_dir / f"{tag}-{before}.out", out_dir / f"{tag}-{before}.err")
+    seen = {}
+    st = coord.wait(max(120.0, n * 30.0), before_kill=lambda: seen.update(ctx.states(repo)))
+    ctx.reap_orphans()
+    shown = f"gadugi run --root {repo}{' --isolation ' + isolation if isolation else ''} --max-parallel 1 --agent true FILE×{n}"
+    if st.timed_out:
+        raise BenchError(f"`{shown}` did not exit (killed); queue: {seen}")
+    if st.exit_code != 0:
+        raise BenchError(f"`{shown}` exited {st.exit_code}; queue: {ctx.states(repo)}; stderr: {coord.stderr_tail()!r}")
+    ctx.expect_all_done(repo, before + n, f"`{shown}`")
+    return st.wall_s
+
+
+@measurement("worktree", "Worktree cost", needs_gadugi=True)
+def worktree(m: Recorder):
+    """Per-task cost of worktree isolation vs bare `git worktree add -b` + `remove`, on a 100-file and
+    a 10,000-file repository that is also the gadugi root; then `worktree add` right after removing a
+    large worktree vs 60 s later (this disk: ext4 without a journal, slow after bulk deletions)."""
+    ctx = m.ctx
+    # tasks per repetition, by repository size: 20 on the small one; 5 on the large one, where one
+    # add right after a remove can take 5-15 s on this disk (20 × 3 reps × 2 would take ~20 min)
+    tasks = m.cfg.sizes.get("worktree_tasks", {100: 5, 1000: 5} if m.cfg.quick else {100: 20, 10000: 5})
+    sizes = list(tasks)
+    data = {"tasks": tasks, "sizes": sizes, "per_size": {}}
+    ratios_all = {}
+    big_repo = None
+    for files in sizes:
+        n = tasks[files]
+        repo = _make_repo(ctx, files)
+        ctx.gadugi("init", "--root", str(repo))
+        prompts = ctx.workdir(f"wt-prompts-{files}")
+        bare, wt, none = [], [], []
+        bare_max = []
+        for rep in m.reps():
+            per = _bare_worktrees(repo, n, f"r{rep}")
+            bare.append(sum(per) / n)
+            bare_max.append(max(per))
+            files_wt = ctx.write_prompt_files(prompts / f"wt{rep}", n, prefix=f"w{rep}-")
+            wt.append(_gadugi_files_run(m, repo, files_wt, None))
+            files_none = ctx.write_prompt_files(prompts / f"none{rep}", n, prefix=f"n{rep}-")
+            none.append(_gadugi_files_run(m, repo, files_none, "none"))
+            m.log(f"{files:,} files, rep {rep}: bare {bare[-1] * 1000:.0f} ms/task, gadugi worktree "
+                  f"{wt[-1] * 1000 / n:.0f} ms/task, none {none[-1] * 1000 / n:.0f} ms/task")
+        over = [(w - x) / n for w, x in zip(wt, none)]
+        ratio = [o / b for o, b in zip(over, bare)]
+        label = f"{files:,} files, {n} tasks"
+        m.row(f"{label}: bare git worktree add -b + remove, per task", [b * 1000 for b in bare], "ms", 0)
+        m.row(f"{label}: bare, slowest single task", [b * 1000 for b in bare_max], "ms", 0)
+        m.row(f"{label}: gadugi run, worktrees, wall per task", [w * 1000 / n for w in wt], "ms", 0)
+        m.row(f"{label}: gadugi run --isolation none, wall per task", [x * 1000 / n for x in none], "ms", 0)
+        m.row(f"{label}: worktree overhead per task (worktrees − none)", [o * 1000 for o in over], "ms", 0)
+        m.row(f"{label}: overhead ÷ bare", ratio, "×", 2)
+        r = median(ratio)
+        ratios_all[files] = r
+        m.target(f"worktree overhead ≤ 1.1× bare git, {label}", r <= 1.1,
+                 f"{r:.2f}× ({median(over) * 1000:.0f} vs {median(bare) * 1000:.0f} ms per task)")
+        data["per_size"][files] = {"bare_s": bare, "bare_max_s": bare_max, "worktree_wall_s": wt,
+                                   "none_wall_s": none, "overhead_s": over, "ratio": ratio, "repo": str(repo)}
+        big_repo = repo
+    # add right after removing another large worktree, and 60 s after such a removal
+    repo, files = big_repo, sizes[-1]
+    wt_dir = repo / ".bare-wt"
+    for name in ("pa", "pb"):
+        _git("worktree", "add", "-q", "-b", f"b{name}", str(wt_dir / name), "HEAD", cwd=repo)
+    _git("worktree", "remove", "--force", str(wt_dir / "pa"), cwd=repo)
+    t0 = time.perf_counter_ns()
+    _git("worktree", "add", "-q", "-b", "bpc", str(wt_dir / "pc"), "HEAD", cwd=repo)
+    t_now = (time.perf_counter_ns() - t0) / 1e9
+    _git("worktree", "remove", "--force", str(wt_dir / "pb"), cwd=repo)
+    time.sleep(60)
+    t0 = time.perf_counter_ns()
+    _git("worktree", "add", "-q", "-b", "bpd", str(wt_dir / "pd"), "HEAD", cwd=repo)
+    t_later = (time.perf_counter_ns() - t0) / 1e9
+    m.row(f"{files:,} files: git worktree add right after a remove", t_now * 1000, "ms", 0, note="once")
+    m.row(f"{files:,} files: git worktree add 60 s after a remove", t_later * 1000, "ms", 0, note="once")
+    data["add_after_remove_s"] = {"immediately": t_now, "after_60s": t_later}
+    m.note(f"{', '.join(f'{v} tasks ({k:,} files)' for k, v in tasks.items())} in a row per repetition. Bare: `git worktree add -q -b <b> <path> HEAD` "
+           "then `git worktree remove --force <path>`, each task timed from Python (process starts included). "
+           "gadugi: the repository is the root, `gadugi run --root <repo> --max-parallel 1 --agent true FILE×N` "
+           "(prompts outside the repo) from spawn to exit, with and without `--isolation none`; overhead per task "
+           "= (worktrees wall − none wall) / N, so gadugi's fixed start-up cancels out. Ratios are paired by repetition.")
+    m.data = data
