@@ -30,9 +30,9 @@ extension Coordinator {
                     if let repository, record.base == nil { record.base = Git.head(topLevel: repository) }
                     let now = Timestamp.now().asDouble
                     var entry = TaskEntry(record: record, phase: .gathering)
-                    entry.recordDue = now + recordDelay
                     entry.inBatch = batch[name] != nil
                     admit(entry)
+                    recordLater(record.id)
                     publish(.claimed(record, from: name))
                     admitted(scheduler.add(record, now: now))
                 case .rejected(let target, let reason):
@@ -47,18 +47,29 @@ extension Coordinator {
     }
 
     func finishExited() {
-        for (id, entry) in tasks {
-            if case .exited(let status) = entry.phase { finish(id, waitStatus: status) }
+        for id in exitedIDs {
+            if case .exited(let status)? = tasks[id]?.phase { finish(id, waitStatus: status) }
         }
+        exitedIDs.removeAll(keepingCapacity: true)
+    }
+
+    /// Owes a task's record `recordDelay` from now (the state it is in may not last that long).
+    func recordLater(_ id: String) {
+        let due = Timestamp.now().asDouble + recordDelay
+        tasks[id]?.recordDue = due
+        dueRecords.append((id, due))
     }
 
     /// Writes the deferred records that are due. Each is written `recordDelay` after its state
     /// began, unless the task has left that state by then (the due time goes with the change).
     /// `all`: on the way out, every record still owed is written (the tasks stay where they are).
+    /// Due times are set in order, so the owed records come off the front; an entry whose task
+    /// has since been given another due time, or none, is stale and skipped.
     func writeDeferred(all: Bool = false) {
         let now = Timestamp.now().asDouble
-        for (id, entry) in tasks {
-            guard let due = entry.recordDue, due <= now || all else { continue }
+        while let (id, due) = dueRecords.first, due <= now || all {
+            dueRecords.removeFirst()
+            guard let entry = tasks[id], entry.recordDue == due else { continue }
             tasks[id]?.recordDue = nil
             record(entry.record)
         }

@@ -11,11 +11,12 @@ extension Coordinator {
     /// on), and after a normal end unless `keep_processes` is set.
     func finish(_ id: String, waitStatus: Int32?, message: String? = nil) {
         guard let record = tasks[id]?.record else { return }
-        var final = finalRecord(record, waitStatus: waitStatus, message: message)
-        if final.exitCode == Worktrees.blockedStatus, let reason = try? Files.readText(layout.blocked(id)) {
+        let outcome = Supervisor.outcome(layout, id: id, waitStatus: waitStatus)
+        var final = finalRecord(record, outcome, reaped: waitStatus != nil, message: message)
+        if repository != nil, final.exitCode == Worktrees.blockedStatus, let reason = try? Files.readText(layout.blocked(id)) {
             return block(id, final, reason: reason.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        let died = !Supervisor.outcome(layout, id: id, waitStatus: waitStatus).recorded
+        let died = !outcome.recorded
         if let sid = record.pid, died || !settings.keepProcesses, Session.mayHaveMembers(sid) || died {
             let count = Session.signal(sid, SIGTERM)
             if count > 0 {
@@ -41,12 +42,11 @@ extension Coordinator {
         }
     }
 
-    /// The task's last record, from how its process ended.
-    func finalRecord(_ running: TaskRecord, waitStatus: Int32?, message: String?) -> TaskRecord {
+    /// The task's last record, from how its process ended (`reaped`: our own child, just reaped).
+    func finalRecord(_ running: TaskRecord, _ outcome: Supervisor.Outcome, reaped: Bool, message: String?) -> TaskRecord {
         var record = running
-        let outcome = Supervisor.outcome(layout, id: record.id, waitStatus: waitStatus)
         refreshReport(record.id, write: false, into: &record)
-        if let worktree = WorktreeRecord.load(layout, id: record.id) {
+        if repository != nil, let worktree = WorktreeRecord.load(layout, id: record.id) {
             record.branch = worktree.branch
             record.baseCommit = worktree.baseCommit
             record.head = worktree.head
@@ -56,11 +56,11 @@ extension Coordinator {
         record.signal = outcome.signal
         // Our own child: its exit was just reaped, and the clock is finer than the outcome's mtime
         // (which moves in 4 ms steps). An adopted task has only the mtime; never before its start.
-        record.finishedAt = waitStatus != nil ? .now() : max(outcome.finishedAt, record.startedAt ?? outcome.finishedAt)
+        record.finishedAt = reaped ? .now() : max(outcome.finishedAt, record.startedAt ?? outcome.finishedAt)
         record.state = outcome.succeeded ? .done : .failed
         if let message {
             record.message = message
-        } else if let status = try? Files.readText(layout.setupFailed(record.id)) {
+        } else if settings.worktreeSetup != nil, let status = try? Files.readText(layout.setupFailed(record.id)) {
             record.message = "worktree_setup (\(settings.worktreeSetup ?? "?")) exited \(status.trimmingCharacters(in: .whitespacesAndNewlines)) in the new worktree; the agent was not started: see the task's log"
         } else if !outcome.recorded {
             record.message = "the task's process ended without recording an outcome"

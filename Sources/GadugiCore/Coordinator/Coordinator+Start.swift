@@ -14,7 +14,7 @@ extension Coordinator {
         // A task started on a full disk loses its output and fails: it waits in claimed/ instead.
         if let short = DiskSpace.shortage(layout.base, minFree: settings.minFree) {
             return complaints.say(Coordinator.spaceComplaint,
-                "not starting tasks: \(short); \(waitingCount) task(s) wait in claimed/ and start by themselves when space returns")
+                "not starting tasks: \(short); \(claimedCount) task(s) wait in claimed/ and start by themselves when space returns")
         }
         complaints.resolve(Coordinator.spaceComplaint, "space is back: starting tasks again")
         while runningCount < settings.maxParallel, let id = scheduler.next() {
@@ -80,7 +80,7 @@ extension Coordinator {
         record.signal = nil
         tasks[id]?.record = record
         tasks[id]?.seen = (nil, nil)
-        tasks[id]?.recordDue = now.asDouble + recordDelay
+        recordLater(id)
         setPhase(id, .running(pid))
         scheduler.setState(id, .running)
         publish(.started(record))

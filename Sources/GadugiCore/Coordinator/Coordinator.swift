@@ -59,10 +59,14 @@ public final class Coordinator {
     lazy var names = NamesJournal(path: layout.names)
     /// Our children's pids → task ids (an index into `tasks`, kept by `setPhase`).
     var children: [pid_t: String] = [:]
-    /// How many tasks are in each phase that is counted (kept by `admit`, `setPhase`, `forget`).
+    /// How many tasks hold a slot, and how many are claimed or gathering (kept by `admit`,
+    /// `setPhase`, `forget`).
     var slotsHeld = 0
-    var waitingCount = 0
-    var stalledCount = 0
+    var claimedCount = 0
+    /// Records owed (`TaskEntry.recordDue`) in due order, and tasks whose process was reaped:
+    /// small indexes, so a turn of the loop does not walk every claimed task.
+    var dueRecords = Deque<(id: String, due: Double)>()
+    var exitedIDs: [String] = []
     /// Names in `incoming/` to claim, in arrival order.
     var pending = ArrivalQueue()
     /// Names a claim found unfinished (open for writing, or not yet settled).
@@ -119,7 +123,7 @@ public final class Coordinator {
     public func run() throws(SystemError) {
         let signals = Coordinator.blockTerminationSignals()
         signal(SIGPIPE, SIG_IGN)
-        // A lease probe (see Files.isOpenForWriting) could earn a SIGIO, whose default kills; and an
+        // A claim's read lease (see Spool.claim) could earn a SIGIO, whose default kills; and an
         // inherited SIGCHLD=SIG_IGN would make the kernel reap children before waitpid sees them.
         signal(SIGIO, SIG_IGN)
         signal(SIGCHLD, SIG_DFL)
@@ -148,7 +152,7 @@ public final class Coordinator {
             if shouldStop() { break }
             // Spares are made only when nothing waits: under a backlog they would be made and then
             // renamed, costing more than creating the files in place.
-            if pending.isEmpty && waitingCount == 0 && !complaints.isOpen(Coordinator.spaceComplaint) { spares.refill(atMost: 2) }
+            if pending.isEmpty && claimedCount == 0 && !complaints.isOpen(Coordinator.spaceComplaint) { spares.refill(atMost: 2) }
         }
         writeDeferred(all: true)
         monitor.flushEvents()
@@ -169,7 +173,7 @@ public final class Coordinator {
         var wait = max(0, nextTick.asDouble - now)
         if let due = parked.nextDue() { wait = min(wait, max(0, due.asDouble - now)) }
         if monitor.registryPending { wait = min(wait, monitor.registryInterval) }
-        if let due = tasks.values.compactMap(\.recordDue).min() { wait = min(wait, max(0, due - now)) }
+        if let due = dueRecords.first?.due { wait = min(wait, max(0, due - now)) }
         return wait
     }
 
@@ -191,7 +195,9 @@ public final class Coordinator {
             guard let id = children[pid] else { return }
             // Left processes behind (or died and left its agent): handled now, before the freed
             // slot is refilled, so that `max_parallel` holds for agents, not only for wrappers.
-            if Session.mayHaveMembers(pid) { finish(id, waitStatus: status) } else { setPhase(id, .exited(status)) }
+            if Session.mayHaveMembers(pid) { return finish(id, waitStatus: status) }
+            setPhase(id, .exited(status))
+            exitedIDs.append(id)
         case .signal(let s):
             stopSignal = s
         case .incomingReplaced(let what):
@@ -257,9 +263,8 @@ public final class Coordinator {
     /// Counts how many tasks are in the phases `claimBudget` and `runningCount` need.
     private func count(_ phase: TaskEntry.Phase, _ delta: Int) {
         if phase.holdsSlot { slotsHeld += delta }
-        if case .claimed = phase { waitingCount += delta }
-        if case .gathering = phase { waitingCount += delta }
-        if case .stalled = phase { stalledCount += delta }
+        if case .claimed = phase { claimedCount += delta }
+        if case .gathering = phase { claimedCount += delta }
     }
 
     /// The number of entries whose phase matches.
@@ -305,12 +310,7 @@ extension Coordinator {
     /// Nothing can happen without a new prompt: nothing runs, ends or is ready to start; what is
     /// left waits for a dependency that has not arrived or is blocked (`--until-idle` stops then).
     var isIdle: Bool {
-        !scheduler.isGathering && scheduler.readyCount == 0 && !tasks.values.contains { entry in
-            switch entry.phase {
-            case .claimed, .gathering: return false
-            default: return true
-            }
-        }
+        !scheduler.isGathering && scheduler.readyCount == 0 && tasks.count == claimedCount
     }
 
     /// Tasks that entered the graph: their phase becomes `claimed`; the members of a cycle one
@@ -342,7 +342,7 @@ extension Coordinator {
             entry.record.dependencies = standing.dependencies
             guard entry.record != before else { continue }
             tasks[id]?.record = entry.record
-            if entry.recordDue == nil { tasks[id]?.recordDue = Timestamp.now().asDouble + recordDelay }
+            if entry.recordDue == nil { recordLater(id) }
             if before.state != entry.record.state { publish(.standing(entry.record)) }
         }
     }

@@ -94,16 +94,17 @@ public struct Spool: Sendable {
         // A file `submit` queued is named after the id it reserved: take that id when the marker
         // says so (the name's stem may be longer than a base id, `<64 characters>-2`).
         let stem = PromptName.stem(of: name)
-        if stem != base, TaskID.isValid(stem), isReserved(stem, for: st) {
-            return try claimReserved(path, id: stem, ext: ext, prompt: prompt, name: name, st: st)
+        if stem != base, TaskID.isValid(stem), let reservation = reservation(stem, for: st) {
+            return try claimReserved(path, id: stem, ext: ext, prompt: prompt, name: name, st: st, reservation)
         }
         // The plain id first, always (it may be one `submit` reserved for this file), then the
         // first suffix not known to be taken.
         var n = 1
         while true {
             let id = TaskID.candidate(base, n)
-            let (mine, fromSubmit) = try reserve(id, for: st, spares: spares)
+            let (mine, reservation) = try reserve(id, for: st, spares: spares)
             guard mine else { n = n == 1 ? max(2, suffixes[base] ?? 2) : n + 1; continue }
+            let fromSubmit = reservation != nil
             if !fromSubmit { suffixes[base] = max(suffixes[base] ?? 2, n + 1) }
             do {
                 try Files.renameNoReplace(path, layout.queue(.claimed, "\(id).\(ext)"))
@@ -113,9 +114,8 @@ public struct Spool: Sendable {
                 if error.errno == .noSuchFileOrDirectory { return .vanished }
                 throw error
             }
-            let record = claimedRecord(id, ext: ext, prompt: prompt, name: name, st: st)
             if fromSubmit { try? Files.remove(layout.submitted(id)) }
-            return .claimed(record)
+            return .claimed(claimedRecord(id, ext: ext, prompt: prompt, name: name, st: st, reservation))
         }
     }
 
@@ -130,26 +130,25 @@ public struct Spool: Sendable {
     }
 
     private func claimReserved(_ path: String, id: String, ext: String, prompt: Prompt, name: String,
-                               st: stat) throws(SystemError) -> Intake {
+                               st: stat, _ reservation: Reservation) throws(SystemError) -> Intake {
         do {
             try Files.renameNoReplace(path, layout.queue(.claimed, "\(id).\(ext)"))
         } catch {
             if error.errno == .noSuchFileOrDirectory { return .vanished }
             throw error
         }
-        let record = claimedRecord(id, ext: ext, prompt: prompt, name: name, st: st)
         try? Files.remove(layout.submitted(id))
-        return .claimed(record)
+        return .claimed(claimedRecord(id, ext: ext, prompt: prompt, name: name, st: st, reservation))
     }
 
     /// The record of a task just claimed: its front matter, its task name (front matter `id:`,
     /// else the name `submit` recorded from the original file, else one made from the file name)
-    /// and the batch `submit` recorded.
-    func claimedRecord(_ id: String, ext: String, prompt: Prompt, name: String, st: stat) -> TaskRecord {
+    /// and the batch `submit` recorded (read once, when the id was taken).
+    func claimedRecord(_ id: String, ext: String, prompt: Prompt, name: String, st: stat,
+                       _ reservation: Reservation?) -> TaskRecord {
         var record = TaskRecord(id: id, ext: ext, name: prompt.name ?? name, state: .claimed)
         record.createdAt = st.modified
         record.claimedAt = .now()
-        let reservation = Reservation.read(layout.submitted(id))
         let spec = prompt.spec
         record.taskName = spec.id ?? reservation?.name ?? TaskID.base(forFileName: name)
         record.dependsOn = spec.dependsOn
@@ -165,24 +164,26 @@ public struct Spool: Sendable {
 
     /// Takes an id for the file `st`: a fresh `tasks/<id>/`, or one that `submit` reserved for
     /// this very file (same device and inode; its marker goes once the claim is done). Returns
-    /// (taken, reserved by submit).
-    private func reserve(_ id: String, for st: stat, spares: SparePool?) throws(SystemError) -> (Bool, Bool) {
+    /// (taken, submit's reservation when it was submit's).
+    private func reserve(_ id: String, for st: stat, spares: SparePool?) throws(SystemError) -> (Bool, Reservation?) {
         let directory = layout.taskDirectory(id)
         let made: Bool
         if let spares { made = try spares.take(into: directory) } else { made = try Files.makeDirectory(directory) }
-        if made { return (true, false) }
-        return (isReserved(id, for: st), true)
+        if made { return (true, nil) }
+        guard let reservation = reservation(id, for: st) else { return (false, nil) }
+        return (true, reservation)
     }
 
-    private func isReserved(_ id: String, for st: stat) -> Bool {
-        Reservation.read(layout.submitted(id))?.identity == Spool.identity(st)
+    /// `submit`'s marker for `id` when it was left for this very file (else nil).
+    private func reservation(_ id: String, for st: stat) -> Reservation? {
+        Reservation.read(layout.submitted(id)).flatMap { $0.identity == Spool.identity(st) ? $0 : nil }
     }
 
     /// Rejects a file, and drops the id `submit` may have reserved for it (the id stays used).
     private func rejectClaim(_ name: String, _ st: stat, reason: String) throws(SystemError) -> Intake {
         let intake = try reject(name, reason: reason)
         let id = TaskID.base(forFileName: name)
-        if case .rejected = intake, isReserved(id, for: st) { try? Files.remove(layout.submitted(id)) }
+        if case .rejected = intake, reservation(id, for: st) != nil { try? Files.remove(layout.submitted(id)) }
         return intake
     }
 

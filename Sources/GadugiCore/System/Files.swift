@@ -160,12 +160,8 @@ public enum Files {
     /// ignore SIGIO: a writer opening the file during the probe breaks the lease with one.
     public static func isOpenForWriting(_ path: String) -> Bool? {
         guard let fd = try? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { return nil }
-        defer { close(fd) }
-        if fcntl(fd, GADUGI_F_SETLEASE, Int32(F_RDLCK)) == 0 {
-            _ = fcntl(fd, GADUGI_F_SETLEASE, Int32(F_UNLCK))
-            return false
-        }
-        return currentErrno() == EAGAIN ? true : nil
+        defer { close(fd) }  // the lease goes with it
+        return takeReadLease(fd).map { !$0 }
     }
 
     /// Takes a read lease on `fd` (opened read-only): true when granted (nobody has the file open
