@@ -33,6 +33,11 @@ struct WorktreeEnvironment {
 
     var name: String { nonEmpty("GADUGI_TASK_NAME") ?? id }
 
+    /// The record of the plain worktree the wrapper made itself (it writes none), when it did.
+    var plainRecord: WorktreeRecord? {
+        nonEmpty("GADUGI_WORKTREE_FROM").map { request.plainRecord(layout: layout, startCommit: $0) }
+    }
+
     private func nonEmpty(_ key: String) -> String? {
         values[key].flatMap { $0.isEmpty ? nil : $0 }
     }
@@ -110,7 +115,7 @@ struct WorktreeFinish: ParsableCommand {
         let finished: Worktrees.Finished
         do {
             finished = try Worktrees(layout: environment.layout)
-                .finish(id: environment.id, name: environment.name, status: status)
+                .finish(id: environment.id, name: environment.name, status: status, plain: environment.plainRecord)
         } catch {
             complain("worktree-finish: \(error.description.escapedForTerminal)")
             throw ExitCode(1)

@@ -235,6 +235,63 @@ final class TaskGraphRunTests: GadugiTestCase {
         XCTAssertFalse(git(["ls-tree", "--name-only", "gadugi/no-setup"]).contains("agent-ran"), "the agent never started")
     }
 
+    /// A `git` first on PATH that logs its arguments (one call per line) to $OUT/git.log.
+    private func loggingGit(_ out: URL) throws -> String {
+        let bin = try makeScratchDir("git-shim")
+        let real = ["/usr/bin/git", "/usr/local/bin/git", "/bin/git"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/git"
+        let shim = bin.appendingPathComponent("git")
+        try write("#!/bin/sh\necho \"$*\" >> \"$OUT/git.log\"\nexec \(real) \"$@\"\n", to: shim)
+        chmod(shim.path, 0o755)
+        return bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    }
+
+    func testAPlainTaskCostsOneAddAndOneRemoveAndItsRecordsStayTrue() throws {
+        let out = try makeScratchDir("out")
+        let path = try loggingGit(out)
+        let files = try prompts([("plain.md", "Nothing to change.\n")])
+        let r = try gadugiRun(["run", "--agent", "true"] + files, timeout: 60, env: ["OUT": out.path, "PATH": path])
+        XCTAssertEqual(r.status, 0, "\(r)")
+        let calls = (readText(out.appendingPathComponent("git.log")) ?? "").split(separator: "\n")
+        XCTAssertEqual(calls.filter { !$0.hasPrefix("config ") }.map { $0.split(separator: " ").prefix(2).joined(separator: " ") },
+                       ["worktree add", "worktree remove"], "a plain task is one add and one remove: \(calls)")
+        let head = git(["rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let p = progress("plain")
+        XCTAssertEqual(p?.string("branch"), "gadugi/plain")
+        XCTAssertEqual(p?.string("base_commit"), head)
+        XCTAssertEqual(p?.string("head"), head, "the agent changed nothing, so the branch is where it started")
+        XCTAssertNil(p?.string("worktree"), "removed after success")
+        let record = readJSON(taskDir("plain").appendingPathComponent("worktree.json"))
+        XCTAssertEqual(record?["kept"] as? Bool, false, "\(String(describing: record))")
+        XCTAssertEqual(record?.string("head"), head)
+        XCTAssertTrue(readText(taskDir("plain").appendingPathComponent("output.log"))?.contains("nothing was left uncommitted") ?? false)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: spool.appendingPathComponent("worktrees/plain").path))
+    }
+
+    func testLeftoversAClashingBranchAndARootTaskTakeTheLongWay() throws {
+        // An old gadugi/clash from elsewhere, one commit ahead: never reused, never moved.
+        _ = git(["branch", "gadugi/clash"])
+        _ = git(["-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "-q", "--allow-empty", "-m", "main moves on"])
+        let foreign = git(["rev-parse", "gadugi/clash"])
+        let files = try prompts([
+            ("clash.md", "Edit.\n"),
+            ("reader.md", "---\nisolation: none\n---\nRead only.\n"),
+            ("after.md", "---\ndepends_on: reader\n---\nAfter the reader.\n"),
+        ])
+        let agent = #"pwd > "$OUT/$GADUGI_TASK_ID.pwd"; [ "$GADUGI_TASK_ID" = reader ] || echo left > left.txt"#
+        let out = try makeScratchDir("out")
+        let r = try gadugiRun(["run", "--agent", agent] + files, timeout: 60, env: ["OUT": out.path])
+        XCTAssertEqual(r.status, 0, "\(r)")
+        XCTAssertEqual(git(["rev-parse", "gadugi/clash"]), foreign, "the other branch is untouched")
+        XCTAssertEqual(progress("clash")?.string("branch"), "gadugi/clash-2")
+        XCTAssertEqual(git(["show", "gadugi/clash-2:left.txt"]), "left\n", "what the agent left is committed")
+        XCTAssertEqual(readText(out.appendingPathComponent("reader.pwd")), root.path + "\n", "isolation: none runs in the root")
+        XCTAssertEqual(git(["branch", "--list", "gadugi/reader*"]), "", "and makes no branch")
+        XCTAssertNil(progress("reader")?.string("branch"))
+        XCTAssertEqual(progress("after")?.string("base_commit"), git(["rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines),
+                       "a dependant of a root task starts from the base")
+        XCTAssertEqual(git(["status", "--porcelain"]), "")
+    }
+
     func testARepositoryWithoutACommitRunsAgentsInTheRoot() throws {
         let empty = try makeScratchDir("empty-repo")
         let p = Process()

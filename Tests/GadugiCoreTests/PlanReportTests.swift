@@ -187,7 +187,7 @@ final class PlanReportTests: SpoolTestCase {
         XCTAssertEqual(tasks.first, .object([
             ("id", .string("schema")), ("name", .string("schema")), ("file", .string(prompts + "/a.md")),
             ("state", .string("waiting")), ("depends_on", .array([])), ("files", .array([.string("db/")])),
-            ("priority", .int(3)), ("agent", .string("claude -p")), ("base", .string("main")),
+            ("priority", .int(3)), ("agent", .string("claude -p")), ("base", .string("main")), ("isolation", .null),
             ("unknown_keys", .array([.string("reviewer")])), ("wave", .int(1)), ("stuck", .null),
             ("standing", .string("ready")),
         ]))

@@ -46,7 +46,9 @@ extension Coordinator {
     func finalRecord(_ running: TaskRecord, _ outcome: Supervisor.Outcome, reaped: Bool, message: String?) -> TaskRecord {
         var record = running
         refreshReport(record.id, write: false, into: &record)
-        if repository != nil, let worktree = WorktreeRecord.load(layout, id: record.id) {
+        if let repository = repository(for: record), let request = worktreeRequest(for: record),
+           let worktree = WorktreeRecord.settled(layout, id: record.id, topLevel: repository,
+                                                 plain: request.startCommit(topLevel: repository).map { request.plainRecord(layout: layout, startCommit: $0) }) {
             record.branch = worktree.branch
             record.baseCommit = worktree.baseCommit
             record.head = worktree.head

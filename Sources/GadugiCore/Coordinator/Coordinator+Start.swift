@@ -62,7 +62,7 @@ extension Coordinator {
         do {
             pid = try supervisor.spawn(agent: settings.command(for: record.agent), environment: environment(for: record),
                                        lockFD: lockFD, directory: layout.root, keepProcesses: settings.keepProcesses,
-                                       worktreeSetup: repository == nil ? "" : settings.worktreeSetup ?? "")
+                                       worktreeSetup: repository(for: record) == nil ? "" : settings.worktreeSetup ?? "")
         } catch {
             tasks[id]?.record = record
             return failRunning(record, status: 126, message: "could not start /bin/sh: \(error)")
@@ -118,13 +118,30 @@ extension Coordinator {
             "GADUGI_OUTCOME_FILE=\(layout.outcome(record.id))",
             "GADUGI_TASK_NAME=\(record.name)",
         ]
-        if repository != nil {
-            // From its dependencies' branches (merged when several), else from its base.
-            let dependencies = record.dependsOn.compactMap { record.dependencies[$0] }
-            env += Worktrees.Request.forTask(record.id, layout: layout, base: record.base ?? "HEAD",
-                                             dependencies: dependencies).environment
+        if let repository = repository(for: record), let request = worktreeRequest(for: record) {
+            env += request.environment(startCommit: gitEnvironmentIsPlain ? request.startCommit(topLevel: repository) : nil)
         }
         return env
+    }
+
+    /// What the task's worktree should be: from its dependencies' branches (merged when
+    /// several), else from its base. nil when it runs in the root.
+    func worktreeRequest(for record: TaskRecord) -> Worktrees.Request? {
+        guard repository(for: record) != nil else { return nil }
+        let dependencies = record.dependsOn.compactMap { record.dependencies[$0] }
+        return Worktrees.Request.forTask(record.id, layout: layout, base: record.base ?? "HEAD", dependencies: dependencies)
+    }
+
+    /// The wrapper's own `git worktree add` uses the environment as it is: only when no
+    /// `GIT_DIR` and the like point git elsewhere (`worktree-prepare` clears them itself).
+    var gitEnvironmentIsPlain: Bool {
+        !baseEnvironment.contains { entry in Git.redirecting.contains(String(entry.prefix { $0 != "=" })) }
+    }
+
+    /// The repository whose worktree the task works in; nil when it runs in the root (no
+    /// repository, `--isolation none`, or its own front matter `isolation: none`).
+    func repository(for record: TaskRecord) -> String? {
+        record.isolation == Settings.Isolation.none ? nil : repository
     }
 
     /// Fails a claimed task that cannot be started at all (no agent, no lock file): it still moves

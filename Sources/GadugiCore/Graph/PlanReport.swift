@@ -318,6 +318,7 @@ extension PlanReport {
         if task.spec.priority != 0 { parts.append("priority \(task.spec.priority)") }
         if let agent = task.spec.agent { parts.append("agent '\(agent.escapedForTerminal)'") }
         if let base = task.spec.base { parts.append("base \(base)") }
+        if let isolation = task.spec.isolation { parts.append("isolation \(isolation.rawValue)") }
         if !task.spec.unknownKeys.isEmpty { parts.append("other keys " + task.spec.unknownKeys.map(\.escapedForTerminal).joined(separator: " ")) }
         parts.append("from \(task.file.escapedForTerminal)")
         return parts.joined(separator: ", ")
@@ -345,6 +346,7 @@ extension PlanReport {
             ("priority", .int(Int64(task.spec.priority))),
             ("agent", .optional(task.spec.agent)),
             ("base", .optional(task.spec.base)),
+            ("isolation", .optional(task.spec.isolation?.rawValue)),
             ("unknown_keys", .array(task.spec.unknownKeys.map(JSON.string))),
             ("wave", task.wave.map { .int(Int64($0)) } ?? .null),
             ("stuck", .optional(task.stuck)),

@@ -17,17 +17,22 @@ public struct TaskSpec: Sendable, Equatable {
     public let agent: String?
     /// The branch or commit to start from; safe to pass to git as one argument.
     public let base: String?
+    /// `none`: this task runs in the root, without a worktree, even where others get one (a task
+    /// that only reads, or writes outside the repository); nil: the configured isolation.
+    public let isolation: Settings.Isolation?
     /// Keys gadugi does not know, sorted: kept (in `Prompt.frontMatter`) and shown, never refused.
     public let unknownKeys: [String]
 
     public init(id: String? = nil, dependsOn: [String] = [], files: [Glob] = [], priority: Int = 0,
-                agent: String? = nil, base: String? = nil, unknownKeys: [String] = []) {
+                agent: String? = nil, base: String? = nil, isolation: Settings.Isolation? = nil,
+                unknownKeys: [String] = []) {
         self.id = id
         self.dependsOn = dependsOn
         self.files = files
         self.priority = priority
         self.agent = agent
         self.base = base
+        self.isolation = isolation
         self.unknownKeys = unknownKeys
     }
 
@@ -38,7 +43,7 @@ public struct TaskSpec: Sendable, Equatable {
     /// `base:` values longer than this are refused (git allows more; nobody needs it).
     public static let maxBaseBytes = 255
     /// The keys read here, and `name:` (read by `Prompt`).
-    public static let knownKeys: Set<String> = ["name", "id", "depends_on", "files", "priority", "agent", "base"]
+    public static let knownKeys: Set<String> = ["name", "id", "depends_on", "files", "priority", "agent", "base", "isolation"]
 
     /// Reads the known keys of a front matter mapping. A key given as null (`depends_on:` with
     /// nothing after it) counts as not given.
@@ -60,6 +65,7 @@ public struct TaskSpec: Sendable, Equatable {
                         priority: try values["priority"]?.priority() ?? 0,
                         agent: try values["agent"]?.agent(),
                         base: try values["base"]?.base(),
+                        isolation: try values["isolation"]?.isolation(),
                         unknownKeys: Array(Set(unknown)).sorted())
     }
 
@@ -98,6 +104,7 @@ struct FrontMatterValue {
     static let expectedFiles = "a path or glob relative to the repository root, or a list of them, such as [src/**, README.md]"
     static let expectedPriority = "a whole number from \(TaskSpec.priorities.lowerBound) to \(TaskSpec.priorities.upperBound), such as 10"
     static let expectedAgent = "a shell command, such as claude -p"
+    static let expectedIsolation = "worktree or none"
     static let expectedBase = "a branch, tag or commit to start from, such as main, origin/main or 4f2a9c1"
 
     /// Values are cut to this many characters in a reason.
@@ -170,6 +177,14 @@ struct FrontMatterValue {
             throw reject(Self.quoted(text) + " (\(problem))", Self.expectedBase)
         }
         return text
+    }
+
+    func isolation() throws(Prompt.Rejection) -> Settings.Isolation {
+        let text = try string(node, expected: Self.expectedIsolation)
+        guard let value = Settings.Isolation(rawValue: text) else {
+            throw reject(Self.quoted(text), Self.expectedIsolation)
+        }
+        return value
     }
 
     // MARK: shapes

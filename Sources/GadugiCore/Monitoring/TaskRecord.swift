@@ -43,11 +43,13 @@ public struct TaskRecord: Sendable, Equatable {
     /// Names in its `depends_on`, and the ids they resolved to (nil while not seen yet).
     public var dependsOn: [String] = []
     public var dependencies: [String: String] = [:]
-    /// Front matter `files`, `priority`, `agent`, `base`, and the keys gadugi does not know.
+    /// Front matter `files`, `priority`, `agent`, `base`, `isolation`, and the keys gadugi does not know.
     public var files: [String] = []
     public var priority = 0
     public var agent: String?
     public var base: String?
+    /// Front matter `isolation: none`: no worktree for this task.
+    public var isolation: Settings.Isolation?
     public var unknownKeys: [String] = []
     /// The `run FILE...` or `submit` call it came with: names resolve inside it first.
     public var batch: String?
@@ -97,6 +99,7 @@ public struct TaskRecord: Sendable, Equatable {
             ("priority", .int(Int64(priority))),
             ("agent", .optional(agent)),
             ("base", .optional(base)),
+            ("isolation", .optional(isolation?.rawValue)),
             ("unknown_keys", .array(unknownKeys.map(JSON.string))),
             ("batch", .optional(batch)),
             ("batch_size", .optional(batchSize.map(Int64.init))),
@@ -136,6 +139,7 @@ public struct TaskRecord: Sendable, Equatable {
         priority = Int(json["priority"]?.int ?? 0)
         agent = json["agent"]?.string
         base = json["base"]?.string
+        isolation = json["isolation"]?.string.flatMap(Settings.Isolation.init(rawValue:))
         unknownKeys = (json["unknown_keys"]?.array ?? []).compactMap(\.string)
         batch = json["batch"]?.string
         batchSize = json["batch_size"]?.int.map { Int($0) }

@@ -17,17 +17,27 @@ public final class Supervisor: Sendable {
     /// with the agent's status too, so a coordinator that reaps it need not read the file. No user
     /// data is ever in this string.
     ///
-    /// With `GADUGI_WORKTREE` set, the task's own process makes its git worktree first
-    /// (`gadugi worktree-prepare`, whose last lines name the branch and the worktree; status 75:
-    /// its dependencies' work does not merge, the task is blocked), runs the agent in it, and
-    /// commits what the agent left (`gadugi worktree-finish`): git never runs in the coordinator.
+    /// With `GADUGI_WORKTREE` set, the task's own process makes its git worktree first, runs the
+    /// agent in it, and commits what the agent left: git never runs in the coordinator. The
+    /// common case costs what git itself costs: a plain worktree (`GADUGI_WORKTREE_FROM` names
+    /// its start commit, and no earlier attempt left a `worktree.json`) is one `git worktree
+    /// add -b`, and after a success a clean one is one `git worktree remove` (which refuses a
+    /// worktree with changes or untracked files). Anything else, or either of them failing, goes
+    /// to `gadugi worktree-prepare` (whose last lines name the branch and the worktree; status
+    /// 75: its dependencies' work does not merge, the task is blocked) and `worktree-finish`,
+    /// which reuse, repair, merge, pick a free branch name and commit leftovers.
     public static let wrapper = """
         if [ -n "$GADUGI_WORKTREE" ]; then
-          o=$("$GADUGI_BIN" worktree-prepare 2>>"$GADUGI_LOG_FILE"); r=$?
-          printf '%s\n' "$o" >>"$GADUGI_LOG_FILE"
-          if [ $r != 0 ]; then echo $r >"$GADUGI_OUTCOME_FILE"; exit $r; fi
-          GADUGI_WORKTREE=${o##*worktree: }; b=${o##*branch: }; GADUGI_BRANCH=${b%%
+          if [ -n "$GADUGI_WORKTREE_FROM" ] && [ ! -e "${GADUGI_OUTCOME_FILE%/*}/worktree.json" ] &&
+            git worktree add -q -b "$GADUGI_BRANCH" "$GADUGI_WORKTREE" "$GADUGI_WORKTREE_FROM" </dev/null >/dev/null 2>&1 3>&-; then
+            printf 'gadugi: worktree %s on %s from %.7s\n' "${GADUGI_WORKTREE#"$GADUGI_ROOT"/}" "$GADUGI_BRANCH" "$GADUGI_WORKTREE_FROM" >>"$GADUGI_LOG_FILE"
+          else
+            o=$("$GADUGI_BIN" worktree-prepare 2>>"$GADUGI_LOG_FILE"); r=$?
+            printf '%s\n' "$o" >>"$GADUGI_LOG_FILE"
+            if [ $r != 0 ]; then echo $r >"$GADUGI_OUTCOME_FILE"; exit $r; fi
+            GADUGI_WORKTREE=${o##*worktree: }; b=${o##*branch: }; GADUGI_BRANCH=${b%%
         *}; export GADUGI_WORKTREE GADUGI_BRANCH
+          fi
           if [ -n "$3" ]; then
             ( cd "$GADUGI_WORKTREE" && exec 3>&- && eval "$3" ) </dev/null >>"$GADUGI_LOG_FILE" 2>&1; r=$?
             if [ $r != 0 ]; then
@@ -38,7 +48,11 @@ public final class Supervisor: Sendable {
         fi
         ( [ -z "$GADUGI_WORKTREE" ] || cd "$GADUGI_WORKTREE" || exit 125; exec 3>&-; eval "$1" ) <"$GADUGI_PROMPT_FILE" >>"$GADUGI_LOG_FILE" 2>&1
         s=$?
-        [ -z "$GADUGI_WORKTREE" ] || "$GADUGI_BIN" worktree-finish $s >>"$GADUGI_LOG_FILE" 2>&1
+        if [ -z "$GADUGI_WORKTREE" ]; then :
+        elif [ $s = 0 ] && git worktree remove "$GADUGI_WORKTREE" </dev/null >/dev/null 2>&1 3>&-; then
+          printf 'gadugi: nothing was left uncommitted; worktree removed, branch %s kept\n' "$GADUGI_BRANCH" >>"$GADUGI_LOG_FILE"
+        else "$GADUGI_BIN" worktree-finish $s >>"$GADUGI_LOG_FILE" 2>&1
+        fi
         echo $s >"$GADUGI_OUTCOME_FILE"
         [ "$2" = keep ] || { trap '' TERM; kill -TERM 0; } 2>/dev/null
         exit $s

@@ -156,6 +156,7 @@ public struct Spool: Sendable {
         record.priority = spec.priority
         record.agent = spec.agent
         record.base = spec.base
+        record.isolation = spec.isolation
         record.unknownKeys = spec.unknownKeys
         record.batch = reservation?.batch
         record.batchSize = reservation?.batchSize

@@ -84,13 +84,15 @@ public struct Git: Sendable {
     /// index (an agent started from a hook may have them), and with prompts and editors off: no
     /// git command here may wait for a person.
     static let environment: [String] = {
-        let dropped: Set<String> = ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR",
-                                    "GIT_PREFIX", "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE"]
-        var pairs = ProcessInfo.processInfo.environment.filter { !dropped.contains($0.key) }
+        var pairs = ProcessInfo.processInfo.environment.filter { !redirecting.contains($0.key) }
         pairs["GIT_TERMINAL_PROMPT"] = "0"
         pairs["GIT_EDITOR"] = ":"
         return pairs.map { "\($0.key)=\($0.value)" }
     }()
+
+    /// Variables that point git at another repository, work tree or index.
+    public static let redirecting: Set<String> = ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR",
+                                                   "GIT_PREFIX", "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE"]
 
     private func identityOptions() -> [String] {
         var options: [String] = []
@@ -241,6 +243,13 @@ extension Git {
         guard let gitDir = gitDirectory(topLevel: topLevel), let common = commonDirectory(topLevel: topLevel),
               let text = try? Files.readText(gitDir + "/HEAD", limit: 4096) else { return nil }
         return resolve(text.trimmingCharacters(in: .whitespacesAndNewlines), gitDir: gitDir, common: common, depth: 0)
+    }
+
+    /// The commit local branch `branch` points at, read from the files like `head(topLevel:)`;
+    /// nil when there is no such branch (or the refs cannot be read this way).
+    public static func commit(ofBranch branch: String, topLevel: String) -> String? {
+        guard let gitDir = gitDirectory(topLevel: topLevel), let common = commonDirectory(topLevel: topLevel) else { return nil }
+        return resolve("ref: refs/heads/" + branch, gitDir: gitDir, common: common, depth: 0)
     }
 
     private static func resolve(_ value: String, gitDir: String, common: String, depth: Int) -> String? {

@@ -53,6 +53,25 @@ public struct WorktreeRecord: Sendable, Equatable {
     }
 }
 
+extension WorktreeRecord {
+    /// The task's record brought up to date with the disk after its process ended, without
+    /// running git (the coordinator calls it), and saved when that changed it. The wrapper's
+    /// fast path makes a plain worktree with one `git worktree add` and removes a clean one with
+    /// one `git worktree remove`, writing no record: `plain` stands for it when there is none and
+    /// its branch exists; `kept` follows the directory, and `head` is read from the branch.
+    public static func settled(_ layout: Layout, id: String, topLevel: String, plain: WorktreeRecord?) -> WorktreeRecord? {
+        let saved = load(layout, id: id)
+        guard var record = saved ?? plain else { return nil }
+        let tip = Git.commit(ofBranch: record.branch, topLevel: topLevel)
+        if saved == nil && tip == nil { return nil }
+        let path = record.path.hasPrefix("/") ? record.path : layout.root + "/" + record.path
+        record.kept = Files.exists(path + "/.git")
+        if !record.kept || record.head == nil { record.head = tip ?? record.head }
+        if record != saved { try? record.save(layout, id: id) }
+        return record
+    }
+}
+
 extension Layout {
     /// Where task `<id>`'s worktree goes: `.gadugi/worktrees/<id>`.
     public func worktree(_ id: String) -> String { base + "/worktrees/" + id }

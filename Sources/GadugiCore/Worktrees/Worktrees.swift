@@ -219,8 +219,10 @@ public struct Worktrees: Sendable {
     /// branch's head, then removes the worktree after a success (`status` 0; the branch stays) or
     /// keeps it for inspection after a failure. A commit that fails keeps the worktree whatever
     /// the status, so nothing is lost.
-    public func finish(id: String, name: String, status: Int32) throws(Failure) -> Finished {
-        guard var record = WorktreeRecord.load(layout, id: id) else { throw .noRecord(id) }
+    ///
+    /// `plain` stands for the record when there is none: the wrapper made a plain worktree itself.
+    public func finish(id: String, name: String, status: Int32, plain: WorktreeRecord? = nil) throws(Failure) -> Finished {
+        guard var record = WorktreeRecord.load(layout, id: id) ?? plain else { throw .noRecord(id) }
         let path = absolute(record.path)
         guard Files.exists(path + "/.git") else {
             record.head = git.run(["rev-parse", "--verify", "--quiet", "refs/heads/" + record.branch]).lines.first
@@ -389,15 +391,39 @@ extension Worktrees.Request {
     /// A dependency's branch is read from its `worktree.json` (it may carry a suffix), else
     /// `gadugi/<dep>`. Pure file reads: the coordinator may call it in its loop.
     public static func forTask(_ id: String, layout: Layout, base: String, dependencies: [String]) -> Self {
-        let branches = dependencies.map { WorktreeRecord.load(layout, id: $0)?.branch ?? "gadugi/" + $0 }
+        let branches = dependencies.compactMap { dependency -> String? in
+            if let record = WorktreeRecord.load(layout, id: dependency) { return record.branch }
+            // One that ran in the root (`isolation: none`) made no branch to start from.
+            if TaskRecord.load(layout, id: dependency)?.isolation == Settings.Isolation.none { return nil }
+            return "gadugi/" + dependency
+        }
         return Self(id: id, worktree: layout.worktree(id), branch: "gadugi/" + id,
                     base: branches.first ?? base, merge: Array(branches.dropFirst()))
     }
 
     /// `GADUGI_WORKTREE`, `GADUGI_BRANCH`, `GADUGI_BASE` and `GADUGI_MERGE` (newline-separated) as
-    /// `KEY=value` entries for the task's environment, read by `gadugi worktree-prepare`.
-    public var environment: [String] {
+    /// `KEY=value` entries for the task's environment, read by `gadugi worktree-prepare`; and
+    /// `GADUGI_WORKTREE_FROM`, the commit to start from when the wrapper may make the worktree
+    /// itself with one `git worktree add` (see `startCommit`).
+    public func environment(startCommit: String?) -> [String] {
         ["GADUGI_WORKTREE=" + worktree, "GADUGI_BRANCH=" + branch, "GADUGI_BASE=" + base,
-         "GADUGI_MERGE=" + merge.joined(separator: "\n")]
+         "GADUGI_MERGE=" + merge.joined(separator: "\n"), "GADUGI_WORKTREE_FROM=" + (startCommit ?? "")]
+    }
+
+    /// The commit a plain worktree (nothing to merge) starts from, read from the repository's
+    /// files: `base` itself when it is a commit id, the commit of `HEAD` or of a local branch.
+    /// nil when there is something to merge or `base` is something else (a tag, a remote branch):
+    /// then `gadugi worktree-prepare` does the whole work. Spawns nothing.
+    public func startCommit(topLevel: String) -> String? {
+        guard merge.isEmpty else { return nil }
+        if Git.isObjectID(base) { return base }
+        if base == "HEAD" { return Git.head(topLevel: topLevel) }
+        return Git.commit(ofBranch: base, topLevel: topLevel)
+    }
+
+    /// The record of a worktree the wrapper made with one `git worktree add` from `startCommit`
+    /// (which writes no `worktree.json`): what `finish` and the coordinator fill in afterwards.
+    public func plainRecord(layout: Layout, startCommit: String) -> WorktreeRecord {
+        WorktreeRecord(path: layout.relative(worktree), branch: branch, base: base, baseCommit: startCommit, kept: true)
     }
 }
