@@ -139,6 +139,10 @@ final class TaskGraphRunTests: GadugiTestCase {
         XCTAssertEqual(p?.string("state"), "blocked", "\(String(describing: p))")
         XCTAssertTrue(p?.string("blocked_reason")?.contains("README.md") ?? false, "\(String(describing: p))")
         XCTAssertEqual(list(.claimed), ["join.md"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: spool.appendingPathComponent("worktrees/join").path),
+                       "a blocked task leaves no half-made worktree")
+        XCTAssertEqual(git(["branch", "--list", "gadugi/join*"]), "", "nor a branch")
+        XCTAssertEqual(git(["worktree", "list", "--porcelain"]).components(separatedBy: "worktree ").count - 1, 1)
 
         // Without a conflict, the join starts from a merge of both branches.
         let more = try prompts([

@@ -85,7 +85,10 @@ public struct Worktrees: Sendable {
             return try place(request, at: path)
         }
         if !request.merge.isEmpty {
-            prepared.merged = try merge(request.merge, id: request.id, in: path)
+            do { prepared.merged = try merge(request.merge, id: request.id, in: path) } catch {
+                if case .mergeConflict = error { discard(prepared, at: path) }
+                throw error
+            }
         }
         try save(prepared.record, id: request.id)
         return prepared
@@ -195,6 +198,16 @@ public struct Worktrees: Sendable {
         if !conflicted.isEmpty || merging { throw .mergeConflict(paths: conflicted) }
         throw .git(Git.Failure(output: result, directory: path),
                    advice: "check that the dependency branches \(branches.joined(separator: ", ")) exist")
+    }
+
+    /// After a conflict the task is blocked until a dependency is retried: its worktree, branch
+    /// and record hold nothing but their start, so they go, and the next attempt makes them anew
+    /// from the dependencies' new work. The branch goes only while it is still at its start.
+    private func discard(_ prepared: Prepared, at path: String) {
+        _ = try? locked { () throws(Failure) in try remove(path) }
+        let tip = git.run(["rev-parse", "--verify", "--quiet", "refs/heads/" + prepared.branch]).lines.first
+        if tip == prepared.baseCommit { _ = git.run(["branch", "-D", "--", prepared.branch]) }
+        try? Files.remove(layout.worktreeRecord(prepared.id))
     }
 
     /// Leaves no merge in progress in the worktree (`git merge --abort`, or `reset --merge` when
