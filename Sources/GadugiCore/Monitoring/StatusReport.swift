@@ -20,6 +20,8 @@ public struct StatusReport {
     public let tasks: [Row]
     /// Worktrees in `.gadugi/worktrees/` (kept after failures, or in use by running tasks).
     public let worktrees: Int
+    /// The disk they take (each walked up to a limit, so status never hangs on a huge tree).
+    public let worktreeUsage: DiskUsage
 
     public init(layout: Layout, includeFinished: Bool) {
         self.layout = layout
@@ -51,6 +53,7 @@ public struct StatusReport {
         }
         tasks = rows
         worktrees = Files.count(layout.base + "/worktrees")
+        worktreeUsage = worktrees > 0 ? DiskUsage.of(layout.base + "/worktrees") : DiskUsage()
     }
 
     /// The rows of one queue directory, in name order, with their state; for `running/`, the
@@ -105,6 +108,8 @@ public struct StatusReport {
             ("coordinator", coordinator),
             ("counts", .object(counts.map { ($0.0, .int(Int64($0.1))) })),
             ("worktrees", .int(Int64(worktrees))),
+            ("worktree_bytes", .int(worktreeUsage.bytes)),
+            ("worktree_bytes_complete", .bool(worktreeUsage.complete)),
             ("tasks", .array(tasks.map { row in
                 guard case .object(var pairs) = row.record.json(layout) else { return .null }
                 let prompt = JSON.string(layout.relative(layout.queue(row.queue, row.record.fileName)))
@@ -122,7 +127,7 @@ public struct StatusReport {
         let shown = counts.filter { !(($0.0 == "waiting" || $0.0 == "blocked") && $0.1 == 0) }
         var out = shown.map { "\($0.0) \($0.1)" }.joined(separator: "  ") + "\n"
         if worktrees > 0 {
-            out += "worktrees kept: \(worktrees) in .gadugi/worktrees (inspect them, or remove with 'gadugi clean --failed')\n"
+            out += "worktrees kept: \(worktrees) in .gadugi/worktrees, \(worktreeUsage.description) (inspect them, or remove with 'gadugi clean --failed')\n"
         }
         if let pid = coordinator["pid"]?.int {
             out += "coordinator: pid \(pid)\n"
