@@ -30,7 +30,7 @@ extension Coordinator {
         case .rejected(let name, let target, let reason):
             finishedCounts[.rejected, default: 0] += 1
             monitor.appendEvent(.object([
-                ("schema_version", .int(1)), ("at", .string(Timestamp.now().iso8601)),
+                ("schema_version", .int(1)), ("at", .string(clock.now().iso8601)),
                 ("name", .string(name)), ("state", .string("rejected")),
                 ("rejected", .string(layout.relative(layout.queue(.rejected, target)))),
                 ("reason", .string(reason)),

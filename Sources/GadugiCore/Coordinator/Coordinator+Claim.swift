@@ -10,13 +10,13 @@ extension Coordinator {
     var claimBudget: Int { settings.maxParallel - runningCount - scheduler.readyCount }
 
     func claimPending() {
-        for name in parked.takeDue(now: .now()) where !pending.contains(name) { pending.append(name, settles: true) }
+        for name in parked.takeDue(now: clock.now()) where !pending.contains(name) { pending.append(name, settles: true) }
         var looked = 0
         while claimBudget > 0 || scheduler.isGathering, looked < 256, let (name, settles) = pending.popArrival() {
             looked += 1
             do {
                 let settle = settles ? settings.settle : 0
-                switch try spool.claim(name, suffixes: &suffixes, spares: spares, settle: settle) {
+                switch try spool.claim(name, suffixes: &suffixes, spares: spares, settle: settle, now: clock.now()) {
                 case .ignored:
                     break
                 case .busy(let until):
@@ -28,7 +28,7 @@ extension Coordinator {
                 case .claimed(var record):
                     // A task starts from the root's HEAD at its claim, unless its front matter says.
                     if let repository, record.base == nil { record.base = Git.head(topLevel: repository) }
-                    let now = Timestamp.now().asDouble
+                    let now = clock.now().asDouble
                     var entry = TaskEntry(record: record, phase: .gathering)
                     entry.inBatch = batch[name] != nil
                     admit(entry)
@@ -55,7 +55,7 @@ extension Coordinator {
 
     /// Owes a task's record `recordDelay` from now (the state it is in may not last that long).
     func recordLater(_ id: String) {
-        let due = Timestamp.now().asDouble + recordDelay
+        let due = clock.now().asDouble + recordDelay
         tasks[id]?.recordDue = due
         dueRecords.append((id, due))
     }
@@ -66,7 +66,7 @@ extension Coordinator {
     /// Due times are set in order, so the owed records come off the front; an entry whose task
     /// has since been given another due time, or none, is stale and skipped.
     func writeDeferred(all: Bool = false) {
-        let now = Timestamp.now().asDouble
+        let now = clock.now().asDouble
         while let (id, due) = dueRecords.first, due <= now || all {
             dueRecords.removeFirst()
             guard let entry = tasks[id], entry.recordDue == due else { continue }

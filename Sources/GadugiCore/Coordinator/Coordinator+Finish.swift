@@ -22,7 +22,7 @@ extension Coordinator {
             if count > 0 {
                 if died { final.message = (final.message ?? "") + "; its \(count) remaining process(es) were stopped" }
                 logger.info("\(id) ended; stopping \(count) process(es) it left in its session (SIGTERM, then SIGKILL after \(settings.killGrace)s)")
-                setPhase(id, .stopping(Stopping(session: sid, record: final, killAt: Timestamp.now().adding(settings.killGrace))))
+                setPhase(id, .stopping(Stopping(session: sid, record: final, killAt: clock.now().adding(settings.killGrace))))
                 return
             }
         }
@@ -58,7 +58,7 @@ extension Coordinator {
         record.signal = outcome.signal
         // Our own child: its exit was just reaped, and the clock is finer than the outcome's mtime
         // (which moves in 4 ms steps). An adopted task has only the mtime; never before its start.
-        record.finishedAt = reaped ? .now() : max(outcome.finishedAt, record.startedAt ?? outcome.finishedAt)
+        record.finishedAt = reaped ? clock.now() : max(outcome.finishedAt, record.startedAt ?? outcome.finishedAt)
         record.state = outcome.succeeded ? .done : .failed
         if let message {
             record.message = message

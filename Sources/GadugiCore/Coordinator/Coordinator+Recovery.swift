@@ -90,7 +90,7 @@ extension Coordinator {
         record.ext = ext
         if record.claimedAt == nil {
             let st = try? Files.linkStatus(layout.queue(state.queue, fileName))
-            record.claimedAt = st?.changed ?? .now()
+            record.claimedAt = st?.changed ?? clock.now()
         }
         return record
     }

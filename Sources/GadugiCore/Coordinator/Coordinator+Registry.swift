@@ -32,7 +32,7 @@ extension Coordinator {
         }
         return .object([
             ("schema_version", .int(1)),
-            ("updated_at", .string(Timestamp.now().iso8601)),
+            ("updated_at", .string(clock.now().iso8601)),
             ("coordinator", coordinator),
             ("counts", .object(counts)),
             ("tasks", .array(rows)),

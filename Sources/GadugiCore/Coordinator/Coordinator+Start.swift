@@ -60,7 +60,7 @@ extension Coordinator {
         record.state = .running
         let pid: pid_t
         do {
-            pid = try supervisor.spawn(agent: settings.command(for: record.agent), environment: environment(for: record),
+            pid = try launcher.spawn(agent: settings.command(for: record.agent), environment: environment(for: record),
                                        lockFD: lockFD, directory: layout.root, keepProcesses: settings.keepProcesses,
                                        worktreeSetup: repository(for: record) == nil ? "" : settings.worktreeSetup ?? "")
         } catch {
@@ -73,7 +73,7 @@ extension Coordinator {
         record.dependencies = scheduler.graph.resolved(id)
         record.waitingFor = []
         record.blockedReason = nil
-        let now = Timestamp.now()
+        let now = clock.now()
         record.startedAt = now
         record.finishedAt = nil
         record.exitCode = nil
@@ -89,7 +89,7 @@ extension Coordinator {
     /// The agent check, looked up at most once a second (a PATH walk per start is waste, but an
     /// agent installed while the coordinator runs should be found).
     func missingAgent() -> String? {
-        let now = Timestamp.now().asDouble
+        let now = clock.now().asDouble
         if now - agentCheck.at >= 1 { agentCheck = (now, settings.missingAgentMessage(path: searchPath)) }
         return agentCheck.message
     }

@@ -41,10 +41,13 @@ public final class Coordinator {
     let options: Options
     let logger: Logger
     let monitor: Monitor
-    let supervisor = Supervisor()
+    /// Starts task processes and reports their ends (the real `Supervisor`, or a test's fake).
+    let launcher: any TaskLauncher
+    /// The time every deadline of the loop is measured on (the real clock, or a test's fake).
+    let clock: any TimeSource
     let spares: SparePool
     let mailbox = Mailbox()
-    let startedAt = Timestamp.now()
+    let startedAt: Timestamp
     let baseEnvironment: [String]
     let searchPath: String?
     let host = ProcessInfo.processInfo.hostName
@@ -81,12 +84,18 @@ public final class Coordinator {
     var agentCheck: (at: Double, message: String?) = (-1, nil)
     var stopSignal: Int32?
     var lastRescan = Timestamp(seconds: 0, nanoseconds: 0)
-    var nextTick = Timestamp.now()
+    var nextTick: Timestamp
     /// The batch of `gadugi run FILE...`: incoming name → id, and what became of each.
     var batch: [String: String] = [:]
     public internal(set) var results: [String: Result] = [:]
 
-    public init(layout: Layout, settings: Settings, options: Options, logger: Logger) {
+    /// `launcher` and `clock` are the seams at the operating system's edge: tests pass fakes.
+    public init(layout: Layout, settings: Settings, options: Options, logger: Logger,
+                launcher: any TaskLauncher = Supervisor(), clock: any TimeSource = SystemTime()) {
+        self.launcher = launcher
+        self.clock = clock
+        self.startedAt = clock.now()
+        self.nextTick = clock.now()
         self.layout = layout
         self.spool = Spool(layout: layout)
         self.settings = settings
@@ -100,7 +109,7 @@ public final class Coordinator {
             !ours.contains(String(entry.prefix { $0 != "=" }))
         } + ["GADUGI_ROOT=\(layout.root)", "GADUGI_BIN=\(options.executable)"]
         self.searchPath = options.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
-        self.complaints = Complaints(logger: logger)
+        self.complaints = Complaints(logger: logger, clock: { clock.now().asDouble })
         // A repository without a commit has nothing to branch from: agents work in the root.
         let top = Git.topLevel(of: layout.root).flatMap { Git.head(topLevel: $0) == nil ? nil : $0 }
         self.repository = settings.isolation == Settings.Isolation.none ? nil : top
@@ -134,26 +143,43 @@ public final class Coordinator {
         do { try watcher.start() } catch {
             logger.warning("\(error); new prompts are found by rescans every \(options.rescanInterval) s")
         }
-        let box = mailbox
-        // Before any agent starts: what an agent leaves behind is then re-parented to us.
-        supervisor.startReaper { pid, status in box.post(.exited(pid, status)) }
-        rescan(settles: false)
-        logger.info("coordinating \(layout.root) with up to \(settings.maxParallel) agents: \(settings.agent)")
+        begin()
         while true {
-            for event in mailbox.take(timeout: waitTime()) { handle(event) }
-            if Timestamp.now() >= nextTick { tick() }
-            claimPending()
-            schedule()
-            finishExited()
-            refreshStandings()
-            writeDeferred()
-            monitor.flushEvents()
-            monitor.flushRegistry { registryJSON(live: true) }
+            turn(wait: waitTime())
             if shouldStop() { break }
             // Spares are made only when nothing waits: under a backlog they would be made and then
             // renamed, costing more than creating the files in place.
             if pending.isEmpty && claimedCount == 0 && !complaints.isOpen(Coordinator.spaceComplaint) { spares.refill(atMost: 2) }
         }
+        end()
+    }
+
+    /// The start after recovery: the reaper (before any agent starts, so that what an agent leaves
+    /// behind is re-parented to us) and the first listing of `incoming/`.
+    func begin() {
+        let box = mailbox
+        launcher.startReaper { pid, status in box.post(.exited(pid, status)) }
+        rescan(settles: false)
+        logger.info("coordinating \(layout.root) with up to \(settings.maxParallel) agents: \(settings.agent)")
+    }
+
+    /// One turn of the loop: what arrived (waiting up to `wait` seconds for it), what is due on
+    /// the clock, claims, starts, finishes, and the files that tell about them.
+    func turn(wait: Double) {
+        for event in mailbox.take(timeout: wait) { handle(event) }
+        if clock.now() >= nextTick { tick() }
+        claimPending()
+        schedule()
+        finishExited()
+        refreshStandings()
+        writeDeferred()
+        monitor.flushEvents()
+        monitor.flushRegistry { registryJSON(live: true) }
+    }
+
+    /// On the way out: every record still owed, the last events and registry, and a word about
+    /// what carries on.
+    func end() {
         writeDeferred(all: true)
         monitor.flushEvents()
         monitor.flushRegistry(force: true) { registryJSON(live: false) }
@@ -169,7 +195,7 @@ public final class Coordinator {
 
     func waitTime() -> Double {
         if !pending.isEmpty && claimBudget > 0 { return 0 }
-        let now = Timestamp.now().asDouble
+        let now = clock.now().asDouble
         var wait = max(0, nextTick.asDouble - now)
         if let due = parked.nextDue() { wait = min(wait, max(0, due.asDouble - now)) }
         if monitor.registryPending { wait = min(wait, monitor.registryInterval) }
@@ -208,7 +234,7 @@ public final class Coordinator {
     }
 
     func tick() {
-        let now = Timestamp.now()
+        let now = clock.now()
         nextTick = now.adding(options.tick)
         for (id, entry) in tasks {
             switch entry.phase {
@@ -235,7 +261,7 @@ public final class Coordinator {
     /// listings find names whose close-write event may still be on its way, so those settle (a
     /// file untouched for the settle time is still claimed at once).
     func rescan(settles: Bool = true) {
-        lastRescan = .now()
+        lastRescan = clock.now()
         restoreQueueFolders()
         guard let names = try? Files.list(layout.queue(.incoming)) else { return }
         for name in names where PromptName.isCandidate(name) && !pending.contains(name) {

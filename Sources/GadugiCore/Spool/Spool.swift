@@ -36,9 +36,9 @@ public struct Spool: Sendable {
     /// is read until after the rename; a writer that opens it in between breaks the lease, and the
     /// claim is undone. `settle` (seconds) is how long the file must have been unmodified, for
     /// prompts written in place; where no lease can be taken (another owner, NFS) it is at least
-    /// `Spool.quietWithoutLease`.
+    /// `Spool.quietWithoutLease`, measured against `now`.
     public func claim(_ name: String, suffixes: inout [String: Int], spares: SparePool? = nil,
-                      settle: Double = 0) throws(SystemError) -> Intake {
+                      settle: Double = 0, now: Timestamp = .now()) throws(SystemError) -> Intake {
         guard PromptName.isCandidate(name) else { return .ignored }
         let path = layout.queue(.incoming, name)
         guard let st = try Files.linkStatus(path) else { return .vanished }
@@ -53,7 +53,7 @@ public struct Spool: Sendable {
         let quiet = leased == nil ? max(settle, Spool.quietWithoutLease) : settle
         if quiet > 0 {
             let until = st.modified.adding(quiet)
-            if Timestamp.now() < until { return .busy(until: until) }
+            if now < until { return .busy(until: until) }
         }
         let bytes: [UInt8]
         do { bytes = try Files.readAll(fd, path: path, limit: Prompt.maxBytes + 1) } catch {

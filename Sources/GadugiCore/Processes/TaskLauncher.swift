@@ -1,0 +1,15 @@
+import Glibc
+
+/// How the coordinator starts task processes and learns that they ended: the seam between its
+/// scheduling and the operating system. `Supervisor` is the real one (posix_spawn of the
+/// wrapper, a reaper thread on `waitpid(-1)`); tests may put a fake in its place to watch what
+/// the coordinator asks for without starting anything.
+public protocol TaskLauncher: Sendable {
+    /// Starts the task's process (see `Supervisor.spawn`) and returns its pid.
+    func spawn(agent: String, environment: [String], lockFD: CInt, directory: String,
+               keepProcesses: Bool, worktreeSetup: String) throws(SystemError) -> pid_t
+    /// Calls `onExit(pid, wait status)`, from any thread, for every child that ends.
+    func startReaper(_ onExit: @escaping @Sendable (pid_t, Int32) -> Void)
+}
+
+extension Supervisor: TaskLauncher {}

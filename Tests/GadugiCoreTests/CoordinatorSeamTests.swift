@@ -1,0 +1,168 @@
+// The coordinator's scheduling driven through its seams: a clock the test moves by hand, and a
+// launcher that either starts nothing (and records what it was asked) or starts real processes
+// without a process-wide reaper. One `turn` is one pass of the coordinator's loop.
+
+import Foundation
+import Glibc
+import Logging
+import Synchronization
+import XCTest
+@testable import GadugiCore
+
+/// A clock that moves only when the test says so.
+final class FakeTime: TimeSource {
+    private let value: Mutex<Timestamp>
+    init(_ start: Timestamp = .now()) { value = Mutex(start) }
+    func now() -> Timestamp { value.withLock { $0 } }
+    func advance(_ seconds: Double) { value.withLock { $0 = $0.adding(seconds) } }
+}
+
+/// Starts nothing: records each launch and hands out pids above any `pid_max`, which no process has.
+final class RecordingLauncher: TaskLauncher {
+    private let state = Mutex<(launched: [[String]], next: pid_t)>(([], 5_000_000))
+
+    /// The environment of each launch, in order.
+    var launched: [[String]] { state.withLock { $0.launched } }
+
+    func spawn(agent: String, environment: [String], lockFD: CInt, directory: String,
+               keepProcesses: Bool, worktreeSetup: String) throws(SystemError) -> pid_t {
+        state.withLock { s in
+            s.launched.append(environment)
+            s.next += 1
+            return s.next
+        }
+    }
+
+    func startReaper(_ onExit: @escaping @Sendable (pid_t, Int32) -> Void) {}
+
+    /// The task id of launch `n`.
+    func id(_ n: Int) -> String? {
+        launched.indices.contains(n) ? launched[n].first { $0.hasPrefix("GADUGI_TASK_ID=") }.map { String($0.dropFirst(15)) } : nil
+    }
+}
+
+/// Real task processes (the real `Supervisor.spawn`), each waited for by pid on a thread of its
+/// own instead of a `waitpid(-1)` reaper, which would take other tests' children.
+final class OwnChildrenLauncher: TaskLauncher {
+    private let onExit = Mutex<(@Sendable (pid_t, Int32) -> Void)?>(nil)
+    private let supervisor = Supervisor()
+
+    func spawn(agent: String, environment: [String], lockFD: CInt, directory: String,
+               keepProcesses: Bool, worktreeSetup: String) throws(SystemError) -> pid_t {
+        let pid = try supervisor.spawn(agent: agent, environment: environment, lockFD: lockFD, directory: directory,
+                                       keepProcesses: keepProcesses, worktreeSetup: worktreeSetup)
+        let report = onExit.withLock { $0 }
+        Thread.detachNewThread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            report?(pid, status)
+        }
+        return pid
+    }
+
+    func startReaper(_ onExit: @escaping @Sendable (pid_t, Int32) -> Void) {
+        self.onExit.withLock { $0 = onExit }
+    }
+}
+
+final class CoordinatorSeamTests: SpoolTestCase {
+    var leftovers: [pid_t] = []
+
+    override func tearDownWithError() throws {
+        for pid in leftovers { kill(pid, SIGKILL) }
+        try super.tearDownWithError()
+    }
+
+    func coordinator(_ launcher: any TaskLauncher, _ clock: FakeTime, maxParallel: Int = 2,
+                     configure: (inout Settings) -> Void = { _ in }) throws -> Coordinator {
+        var settings = Settings(agent: "true", maxParallel: maxParallel)
+        settings.minFree = 0
+        settings.isolation = Settings.Isolation.none
+        configure(&settings)
+        let options = Coordinator.Options(executable: "/bin/false", environment: ["PATH=/usr/bin:/bin"])
+        var logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        logger.logLevel = .critical
+        let c = Coordinator(layout: layout, settings: settings, options: options, logger: logger, launcher: launcher, clock: clock)
+        try c.recover()
+        c.begin()
+        return c
+    }
+
+    func drop(_ name: String, _ text: String = "Do it.\n") throws {
+        try write(layout.queue(.incoming, name), text)
+    }
+
+    func testAPromptWrittenInPlaceIsClaimedOnlyOnceItHasSettledOnTheClock() throws {
+        let clock = FakeTime(), launcher = RecordingLauncher()
+        let c = try coordinator(launcher, clock) { $0.settle = 30 }
+        try drop("a.md")
+        c.mailbox.post(.written("a.md"))
+        c.turn(wait: 0)
+        XCTAssertTrue(exists(layout.queue(.incoming, "a.md")), "just written: it may still change")
+        clock.advance(29)
+        c.turn(wait: 0)
+        XCTAssertEqual(launcher.launched.count, 0, "29 of 30 seconds")
+        clock.advance(2)
+        c.turn(wait: 0)
+        XCTAssertEqual(launcher.id(0), "a", "settled: claimed and started")
+        XCTAssertTrue(exists(layout.queue(.running, "a.md")))
+    }
+
+    func testTheLimitHoldsAndAnExitFreesTheSlotForTheNext() throws {
+        let clock = FakeTime(), launcher = RecordingLauncher()
+        let c = try coordinator(launcher, clock, maxParallel: 2)
+        for name in ["a.md", "b.md", "c.md"] {
+            try drop(name)
+            c.mailbox.post(.arrived(name))
+        }
+        for _ in 0..<3 { c.turn(wait: 0) }
+        XCTAssertEqual(launcher.launched.count, 2, "two slots")
+        XCTAssertTrue(exists(layout.queue(.incoming, "c.md")), "the third waits in incoming/: claims follow free slots")
+
+        clock.advance(7)
+        c.mailbox.post(.exited(5_000_001, 0))  // a's process exits 0
+        for _ in 0..<3 { c.turn(wait: 0) }
+        XCTAssertTrue(exists(layout.queue(.done, "a.md")))
+        let record = try XCTUnwrap(TaskRecord.load(layout, id: "a"))
+        XCTAssertEqual(record.state, .done)
+        XCTAssertEqual(record.finishedAt?.asDouble ?? 0, clock.now().asDouble, accuracy: 0.002, "finished on the coordinator's clock")
+        XCTAssertEqual(launcher.launched.count, 3)
+        XCTAssertEqual(launcher.id(2), "c", "the freed slot went to the next arrival")
+    }
+
+    func testLeftoverProcessesGetSIGKILLOnlyOnceKillGraceHasPassedOnTheClock() throws {
+        let clock = FakeTime(), launcher = OwnChildrenLauncher()
+        let pidFile = root + "/stubborn.pid"
+        let c = try coordinator(launcher, clock) { settings in
+            settings.killGrace = 10
+            // Leaves a process in the task's session that ignores SIGTERM, then exits 0.
+            settings.agent = #"sh -c 'trap "" TERM; echo $$ > "$0"; exec sleep 60' "# + pidFile + #" & while [ ! -s "# + pidFile + #" ]; do sleep 0.01; done"#
+        }
+        try drop("a.md")
+        c.mailbox.post(.arrived("a.md"))
+        // Real processes: turn (waiting for events in real time) until the agent has ended and the
+        // coordinator has asked its leftover to stop.
+        let stopping = eventually(timeout: 10) {
+            c.turn(wait: 0.05)
+            if case .stopping? = c.tasks["a"]?.phase { return true }
+            return false
+        }
+        XCTAssertTrue(stopping, "the agent ended, its leftover was sent SIGTERM; phase \(String(describing: c.tasks["a"]?.phase))")
+        let stubborn = try XCTUnwrap(text(pidFile).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        leftovers.append(stubborn)
+
+        clock.advance(9)
+        for _ in 0..<5 { c.turn(wait: 0.02) }
+        XCTAssertFalse(Session.isZombie(stubborn), "9 of 10 seconds: it ignores SIGTERM and still lives")
+        XCTAssertTrue(exists(layout.queue(.running, "a.md")), "the task keeps its slot meanwhile")
+
+        clock.advance(2)
+        let gone = eventually(timeout: 10) {
+            c.turn(wait: 0.05)
+            clock.advance(0.5)
+            return exists(layout.queue(.done, "a.md"))
+        }
+        XCTAssertTrue(gone, "past kill_grace: SIGKILL, then the task is done")
+        XCTAssertTrue(Session.isZombie(stubborn), "the leftover is gone")
+    }
+}
