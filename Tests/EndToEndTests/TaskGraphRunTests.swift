@@ -92,6 +92,21 @@ final class TaskGraphRunTests: GadugiTestCase {
         XCTAssertTrue(rr.0 < p.1 && p.0 < rr.1, "r shares nothing with p: they run together (\(p), \(rr))")
     }
 
+    func testPrioritiesOrderEveryFileOfARunNotOnlyThoseThatFitTheSlots() throws {
+        let out = try makeScratchDir("out")
+        let files = try prompts([
+            ("low.md", "---\npriority: -5\n---\nLow.\n"),
+            ("plain.md", "Plain.\n"),
+            ("urgent.md", "---\npriority: 10\n---\nUrgent.\n"),
+            ("high.md", "---\npriority: 5\n---\nHigh.\n"),
+        ])
+        let r = try gadugiRun(["run", "--isolation", "none", "--max-parallel", "1", "--agent", loggingAgent] + files,
+                              timeout: 60, env: ["OUT": out.path])
+        XCTAssertEqual(r.status, 0, "\(r)")
+        let order = spans(out).sorted { $0.value.0 < $1.value.0 }.map(\.key)
+        XCTAssertEqual(order, ["urgent", "high", "plain", "low"], "one slot: higher priority first, whatever the order given")
+    }
+
     func testAFailedDependencyBlocksItsDependantVisibly() throws {
         let files = try prompts([
             ("setup.md", "simulate: fail\n"),

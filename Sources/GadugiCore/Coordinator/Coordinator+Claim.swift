@@ -9,10 +9,18 @@ extension Coordinator {
     /// further ahead, so that the ones they wait for are seen.
     var claimBudget: Int { settings.maxParallel - runningCount - scheduler.readyCount }
 
+    /// Whether the next name in `incoming/` is claimed now: within the budget; while a batch
+    /// gathers; and always for the files of this `gadugi run FILE...`, which were given together
+    /// (bounded by the command line), so that their priorities order all of them, not only the
+    /// few that fit the free slots.
+    func mayClaim(_ name: String) -> Bool {
+        claimBudget > 0 || scheduler.isGathering || batch[name] != nil
+    }
+
     func claimPending() {
         for name in parked.takeDue(now: clock.now()) where !pending.contains(name) { pending.append(name, settles: true) }
         var looked = 0
-        while claimBudget > 0 || scheduler.isGathering, looked < 256, let (name, settles) = pending.popArrival() {
+        while looked < 256, let next = pending.first, mayClaim(next), let (name, settles) = pending.popArrival() {
             looked += 1
             do {
                 let settle = settles ? settings.settle : 0

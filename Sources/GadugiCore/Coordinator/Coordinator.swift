@@ -194,7 +194,7 @@ public final class Coordinator {
     }
 
     func waitTime() -> Double {
-        if !pending.isEmpty && claimBudget > 0 { return 0 }
+        if let next = pending.first, mayClaim(next) { return 0 }
         let now = clock.now().asDouble
         var wait = max(0, nextTick.asDouble - now)
         if let due = parked.nextDue() { wait = min(wait, max(0, due.asDouble - now)) }

@@ -14,6 +14,9 @@ struct ArrivalQueue {
 
     func contains(_ name: String) -> Bool { settles[name] != nil }
 
+    /// The next name to take.
+    var first: String? { order.first }
+
     mutating func append(_ name: String, settles mustSettle: Bool = false) {
         if settles.updateValue(mustSettle, forKey: name) == nil { order.append(name) }
     }
