@@ -25,7 +25,7 @@ final class TaskRecordTests: SpoolTestCase {
         XCTAssertEqual(pairs.map(\.0), ["schema_version", "id", "name", "state", "attempts", "pid", "created_at", "claimed_at",
                                         "started_at", "finished_at", "exit_code", "signal", "last_heartbeat", "percent",
                                         "message", "log", "prompt", "task_name", "depends_on", "files", "priority",
-                                        "agent", "base", "unknown_keys", "batch", "batch_size", "waiting_for",
+                                        "agent", "base", "isolation", "unknown_keys", "batch", "batch_size", "waiting_for",
                                         "blocked_reason", "branch", "base_commit", "head", "worktree"])
         XCTAssertEqual(json["schema_version"], .int(1))
         XCTAssertEqual(json["started_at"], .string("2026-11-27T08:00:02.345Z"))

@@ -195,10 +195,32 @@ final class WorktreesTests: SpoolTestCase {
             XCTAssertEqual(error as? Worktrees.Failure, .mergeConflict(paths: ["f.txt"]))
             XCTAssertEqual("\(error)", "merging the work of its dependencies conflicts in: f.txt")
         }
-        let worktree = layout.worktree("c")
         XCTAssertFalse(exists(root + "/.git/worktrees/c/MERGE_HEAD"))
-        XCTAssertEqual(git(["status", "--porcelain"], in: worktree), "")
-        XCTAssertEqual(git(["rev-parse", "HEAD"], in: worktree), git(["rev-parse", "gadugi/d1"]))
+        XCTAssertFalse(exists(layout.worktree("c")), "the blocked task's worktree holds nothing yet: it goes")
+        XCTAssertEqual(git(["branch", "--list", "gadugi/c"]), "", "so does its branch, still at its start")
+        XCTAssertNil(WorktreeRecord.load(layout, id: "c"), "and its record: a retry starts anew")
+        XCTAssertEqual(git(["status", "--porcelain"]), "", "the main checkout is untouched")
+    }
+
+    func testAConflictAfterAnEarlierAttemptsWorkKeepsThatBranch() throws {
+        try finishedDependency("d1", file: "f.txt", text: "one\n")
+        try finishedDependency("d2", file: "f.txt", text: "two\n")
+        try Files.makeDirectories(layout.taskDirectory("c"))
+        // An earlier attempt made gadugi/c and committed on it; its worktree is gone.
+        git(["branch", "gadugi/c", "gadugi/d1"])
+        let other = root + "/elsewhere"
+        git(["worktree", "add", "-q", other, "gadugi/c"])
+        try write(other + "/g.txt", "work\n")
+        git(["add", "g.txt"], in: other)
+        git(["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "earlier work"], in: other)
+        git(["worktree", "remove", other])
+        let tip = git(["rev-parse", "gadugi/c"])
+        try WorktreeRecord(path: ".gadugi/worktrees/c", branch: "gadugi/c", base: "gadugi/d1",
+                           baseCommit: git(["rev-parse", "gadugi/d1"]), kept: false).save(layout, id: "c")
+        XCTAssertThrowsError(try worktrees.prepare(request("c", base: "gadugi/d1", merge: ["gadugi/d2"])))
+        XCTAssertEqual(git(["rev-parse", "gadugi/c"]), tip, "a branch holding work is never deleted")
+        XCTAssertEqual(WorktreeRecord.load(layout, id: "c")?.branch, "gadugi/c", "and the next attempt still finds it")
+        XCTAssertFalse(exists(layout.worktree("c")))
     }
 
     func testRequestForATaskUsesItsDependenciesRecordedBranches() throws {

@@ -120,6 +120,7 @@ extension Coordinator {
         ]
         if let repository = repository(for: record), let request = worktreeRequest(for: record) {
             env += request.environment(startCommit: gitEnvironmentIsPlain ? request.startCommit(topLevel: repository) : nil)
+            env.append("GADUGI_GIT_LOCK=" + layout.gitLock)
         }
         return env
     }

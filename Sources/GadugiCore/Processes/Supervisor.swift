@@ -22,14 +22,16 @@ public final class Supervisor: Sendable {
     /// common case costs what git itself costs: a plain worktree (`GADUGI_WORKTREE_FROM` names
     /// its start commit, and no earlier attempt left a `worktree.json`) is one `git worktree
     /// add -b`, and after a success a clean one is one `git worktree remove` (which refuses a
-    /// worktree with changes or untracked files). Anything else, or either of them failing, goes
+    /// worktree with changes or untracked files). Both hold the git lock (`flock(1)` on
+    /// `GADUGI_GIT_LOCK`, the file `GitLock` locks): git reads every worktree's admin folder in
+    /// either, and fails on one another add is still making. Anything else, or either of them failing, goes
     /// to `gadugi worktree-prepare` (whose last lines name the branch and the worktree; status
     /// 75: its dependencies' work does not merge, the task is blocked) and `worktree-finish`,
     /// which reuse, repair, merge, pick a free branch name and commit leftovers.
     public static let wrapper = """
         if [ -n "$GADUGI_WORKTREE" ]; then
-          if [ -n "$GADUGI_WORKTREE_FROM" ] && [ ! -e "${GADUGI_OUTCOME_FILE%/*}/worktree.json" ] &&
-            git worktree add -q -b "$GADUGI_BRANCH" "$GADUGI_WORKTREE" "$GADUGI_WORKTREE_FROM" </dev/null >/dev/null 2>&1 3>&-; then
+          if [ -n "$GADUGI_WORKTREE_FROM" ] && [ ! -e "${GADUGI_OUTCOME_FILE%/*}/worktree.json" ] && command -v flock >/dev/null &&
+            flock "$GADUGI_GIT_LOCK" git worktree add -q -b "$GADUGI_BRANCH" "$GADUGI_WORKTREE" "$GADUGI_WORKTREE_FROM" </dev/null >/dev/null 2>&1 3>&-; then
             printf 'gadugi: worktree %s on %s from %.7s\n' "${GADUGI_WORKTREE#"$GADUGI_ROOT"/}" "$GADUGI_BRANCH" "$GADUGI_WORKTREE_FROM" >>"$GADUGI_LOG_FILE"
           else
             o=$("$GADUGI_BIN" worktree-prepare 2>>"$GADUGI_LOG_FILE"); r=$?
@@ -49,7 +51,7 @@ public final class Supervisor: Sendable {
         ( [ -z "$GADUGI_WORKTREE" ] || cd "$GADUGI_WORKTREE" || exit 125; exec 3>&-; eval "$1" ) <"$GADUGI_PROMPT_FILE" >>"$GADUGI_LOG_FILE" 2>&1
         s=$?
         if [ -z "$GADUGI_WORKTREE" ]; then :
-        elif [ $s = 0 ] && git worktree remove "$GADUGI_WORKTREE" </dev/null >/dev/null 2>&1 3>&-; then
+        elif [ $s = 0 ] && command -v flock >/dev/null && flock "$GADUGI_GIT_LOCK" git worktree remove "$GADUGI_WORKTREE" </dev/null >/dev/null 2>&1 3>&-; then
           printf 'gadugi: nothing was left uncommitted; worktree removed, branch %s kept\n' "$GADUGI_BRANCH" >>"$GADUGI_LOG_FILE"
         else "$GADUGI_BIN" worktree-finish $s >>"$GADUGI_LOG_FILE" 2>&1
         fi

@@ -202,12 +202,18 @@ public struct Worktrees: Sendable {
 
     /// After a conflict the task is blocked until a dependency is retried: its worktree, branch
     /// and record hold nothing but their start, so they go, and the next attempt makes them anew
-    /// from the dependencies' new work. The branch goes only while it is still at its start.
+    /// from the dependencies' new work. The branch (and the record naming it) goes only while it
+    /// is still at its start; one holding an earlier attempt's work stays for the next attempt.
     private func discard(_ prepared: Prepared, at path: String) {
         _ = try? locked { () throws(Failure) in try remove(path) }
         let tip = git.run(["rev-parse", "--verify", "--quiet", "refs/heads/" + prepared.branch]).lines.first
-        if tip == prepared.baseCommit { _ = git.run(["branch", "-D", "--", prepared.branch]) }
-        try? Files.remove(layout.worktreeRecord(prepared.id))
+        if tip == prepared.baseCommit, git.run(["branch", "-D", "--", prepared.branch]).succeeded {
+            try? Files.remove(layout.worktreeRecord(prepared.id))
+        } else {
+            var record = prepared.record
+            record.kept = false
+            try? save(record, id: prepared.id)
+        }
     }
 
     /// Leaves no merge in progress in the worktree (`git merge --abort`, or `reset --merge` when
