@@ -8,7 +8,11 @@
 #include <spawn.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <errno.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <signal.h>
+#include <unistd.h>
 
 extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
                      unsigned int flags);
@@ -30,5 +34,27 @@ static const short GADUGI_POSIX_SPAWN_SETSID = 0x80;
 /// so that what a task leaves behind can be waited for and never lingers as a zombie.
 static inline int gadugi_become_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+/// pidfd_open(2) (Linux 5.3; syscall is variadic, hidden from Swift): a descriptor that names one
+/// process for as long as it is open, so a signal sent through it never reaches a process that
+/// later reuses the pid. -1 with errno ENOSYS on older kernels.
+static inline int gadugi_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/// pidfd_send_signal(2) (Linux 5.1).
+static inline int gadugi_pidfd_send_signal(int pidfd, int sig) {
+#ifdef SYS_pidfd_send_signal
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
 }
 #endif

@@ -15,6 +15,8 @@ final class FakeTime: TimeSource {
     init(_ start: Timestamp = .now()) { value = Mutex(start) }
     func now() -> Timestamp { value.withLock { $0 } }
     func advance(_ seconds: Double) { value.withLock { $0 = $0.adding(seconds) } }
+    /// Sets the time outright (a test may need it to follow real file times).
+    func set(_ time: Timestamp) { value.withLock { $0 = time } }
 }
 
 /// Starts nothing: records each launch and hands out pids above any `pid_max`, which no process has.
@@ -164,5 +166,110 @@ final class CoordinatorSeamTests: SpoolTestCase {
         }
         XCTAssertTrue(gone, "past kill_grace: SIGKILL, then the task is done")
         XCTAssertTrue(Session.isZombie(stubborn), "the leftover is gone")
+    }
+
+    // MARK: liveness and time limits
+
+    /// Drops `a.md` and turns until its agent runs.
+    func startOne(_ c: Coordinator, file: StaticString = #filePath, line: UInt = #line) throws {
+        try drop("a.md")
+        c.mailbox.post(.arrived("a.md"))
+        XCTAssertTrue(eventually(timeout: 10) { c.turn(wait: 0.02); return exists(layout.queue(.running, "a.md")) },
+                      "log: \(text(layout.log("a")) ?? "-"), record: \(String(describing: TaskRecord.load(layout, id: "a")))", file: file, line: line)
+        Thread.sleep(forTimeInterval: 0.2)  // the agent's own start
+    }
+
+    /// Turns (moving the clock on a little each time) until `a.md` is out of running/.
+    func turnUntilFinished(_ c: Coordinator, _ clock: FakeTime, step: Double = 0) -> Bool {
+        eventually(timeout: 15) {
+            c.turn(wait: 0.05)
+            clock.advance(step)
+            return !exists(layout.queue(.running, "a.md"))
+        }
+    }
+
+    func testATaskPastItsTimeoutIsStoppedAndEndsAsTimeoutNotFailed() throws {
+        let clock = FakeTime()
+        let c = try coordinator(OwnChildrenLauncher(), clock) { $0.timeout = 30; $0.agent = "sleep 60" }
+        try startOne(c)
+        clock.advance(29)
+        for _ in 0..<3 { c.turn(wait: 0.02) }
+        XCTAssertTrue(exists(layout.queue(.running, "a.md")), "29 of 30 seconds")
+        clock.advance(2)
+        XCTAssertTrue(turnUntilFinished(c, clock))
+        XCTAssertTrue(exists(layout.queue(.failed, "a.md")), "a timeout is a kind of failure: failed/")
+        let record = try XCTUnwrap(TaskRecord.load(layout, id: "a"))
+        XCTAssertEqual(record.state, .timeout)
+        XCTAssertEqual(record.message, "it ran longer than its timeout (30s)")
+        XCTAssertEqual(text(layout.stopReason("a")), "timeout: it ran longer than its timeout (30s)\n")
+        XCTAssertTrue(text(layout.events)?.contains(#""state":"timeout""#) ?? false)
+    }
+
+    func testAnAgentIgnoringSIGTERMIsKilledOnceTheGraceHasPassed() throws {
+        let clock = FakeTime()
+        let c = try coordinator(OwnChildrenLauncher(), clock) { settings in
+            settings.timeout = 5
+            settings.killGrace = 10
+            settings.agent = #"sh -c 'trap "" TERM; while :; do sleep 0.05; done'"#
+        }
+        try startOne(c)
+        clock.advance(6)
+        for _ in 0..<10 { c.turn(wait: 0.02) }
+        XCTAssertTrue(exists(layout.queue(.running, "a.md")), "it ignores SIGTERM; 10 s of grace")
+        clock.advance(11)
+        XCTAssertTrue(turnUntilFinished(c, clock, step: 0.5))
+        XCTAssertEqual(TaskRecord.load(layout, id: "a")?.state, .timeout)
+    }
+
+    func testAQuietTaskIsMarkedStalledThenActiveAgain() throws {
+        let clock = FakeTime()
+        let c = try coordinator(OwnChildrenLauncher(), clock) { settings in
+            settings.stallAfter = 60
+            settings.agent = "while [ ! -e " + self.root + "/end ]; do sleep 0.05; done"
+        }
+        try startOne(c)
+        let record = try XCTUnwrap(c.tasks["a"]?.record)
+        let quietSince = try XCTUnwrap(StatusReport.lastActivity(layout, id: "a", record: record, beat: monitorBeat("a")))
+        clock.set(quietSince.adding(61))
+        for _ in 0..<3 { c.turn(wait: 0.02) }
+        XCTAssertEqual(TaskRecord.load(layout, id: "a")?.stalled, true, "61 s without a sign of life")
+        XCTAssertTrue(text(layout.events)?.contains(#""stalled":true"#) ?? false)
+        XCTAssertTrue(eventually(timeout: 5) {
+            c.turn(wait: 0.02)
+            let registry = (try? Files.read(layout.registry)).flatMap(JSON.parse)
+            return registry?["tasks"]?.array?.first?["stalled"] == .bool(true)
+        }, text(layout.registry) ?? "")
+        XCTAssertTrue(exists(layout.queue(.running, "a.md")), "on_stall: report only says so")
+
+        // The agent beats its heartbeat.
+        try write(layout.heartbeat("a"), "")
+        let beat = try XCTUnwrap(monitorBeat("a"))
+        clock.set(beat.adding(1))
+        c.nextTick = clock.now()  // the clock went back: tick at once
+        for _ in 0..<3 { c.turn(wait: 0.02) }
+        XCTAssertEqual(TaskRecord.load(layout, id: "a")?.stalled, false, "active again")
+        XCTAssertTrue(text(layout.events)?.contains(#""stalled":false"#) ?? false)
+        try write(root + "/end", "")
+        XCTAssertTrue(turnUntilFinished(c, clock))
+        XCTAssertEqual(TaskRecord.load(layout, id: "a")?.state, .done)
+    }
+
+    func testOnStallKillStopsAStalledTaskAsATimeout() throws {
+        let clock = FakeTime()
+        let c = try coordinator(OwnChildrenLauncher(), clock) { settings in
+            settings.stallAfter = 60
+            settings.onStall = .kill
+            settings.agent = "sleep 60"
+        }
+        try startOne(c)
+        clock.advance(120)
+        XCTAssertTrue(turnUntilFinished(c, clock))
+        let record = try XCTUnwrap(TaskRecord.load(layout, id: "a"))
+        XCTAssertEqual(record.state, .timeout)
+        XCTAssertTrue(record.message?.hasPrefix("it stalled: nothing from it for 1m") ?? false, record.message ?? "")
+    }
+
+    func monitorBeat(_ id: String) -> Timestamp? {
+        (try? Files.linkStatus(layout.heartbeat(id)))??.modified
     }
 }

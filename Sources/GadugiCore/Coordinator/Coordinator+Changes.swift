@@ -10,6 +10,9 @@ enum TaskChange {
     case withdrawn(id: String, from: Layout.Queue)
     /// A claimed task's standing changed: free to start, waiting (for what), blocked (by what).
     case standing(TaskRecord)
+    /// A running task became stalled (`record.stalled`), or active again; `idle`: seconds since
+    /// its last sign of life.
+    case liveness(TaskRecord, idle: Double)
 }
 
 /// The one place where state changes become events: `events.jsonl` and the registry (through the
@@ -49,6 +52,13 @@ extension Coordinator {
             } else if case .blocked? = results[record.id] {
                 results.removeValue(forKey: record.id)
             }
+        case .liveness(let record, let idle):
+            monitor.event(record, extra: [("stalled", .bool(record.stalled)), ("idle_seconds", .int(Int64(idle)))])
+            if record.stalled {
+                logger.warning("stalled \(record.id): no heartbeat, log output or report for \(Coordinator.describe(idle.rounded()))")
+            } else {
+                logger.info("\(record.id) is active again")
+            }
         case .withdrawn(let id, let queue):
             if queue != .incoming { logger.warning("\(id) was withdrawn: its prompt is no longer in \(queue.rawValue)/") }
             if isInBatch(id) || queue == .incoming { results[id] = .withdrawn(id: id) }
@@ -63,6 +73,8 @@ extension Coordinator {
         let took = { record.startedAt.map { String(format: " in %.1fs", (record.finishedAt?.asDouble ?? 0) - $0.asDouble) } ?? "" }
         if record.state == .done {
             logger.info("done \(record.id)\(took())")
+        } else if record.state == .timeout {
+            logger.warning("timeout \(record.id)\(took()): \(record.message ?? "stopped"): see \(layout.relative(layout.log(record.id)))")
         } else {
             let how = record.exitCode.map { "exit \($0)" } ?? record.signal.map { "signal \($0)" } ?? "no outcome"
             logger.warning("failed \(record.id) (\(how))\(took()): see \(layout.relative(layout.log(record.id)))")

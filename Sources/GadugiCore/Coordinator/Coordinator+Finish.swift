@@ -13,6 +13,12 @@ extension Coordinator {
         guard let record = tasks[id]?.record else { return }
         let outcome = Supervisor.outcome(layout, id: id, waitStatus: waitStatus)
         var final = finalRecord(record, outcome, reaped: waitStatus != nil, message: message)
+        // Stopped by us (timeout, on_stall: kill), unless it finished well meanwhile.
+        if !outcome.succeeded, let reason = tasks[id]?.stop?.reason ?? StopReason.load(layout, id: id) {
+            final.state = .timeout
+            final.message = reason.text
+        }
+        final.stalled = false
         if repository != nil, final.exitCode == Worktrees.blockedStatus, let reason = try? Files.readText(layout.blocked(id)) {
             return block(id, final, reason: reason.trimmingCharacters(in: .whitespacesAndNewlines))
         }
@@ -36,7 +42,7 @@ extension Coordinator {
             if !left.isEmpty { logger.warning("\(id): \(left.count) process(es) did not end after SIGKILL (uninterruptible?); its slot is freed") }
             commit(stop.record)
         } else if now >= stop.killAt && !stop.killed {
-            for pid in left { kill(pid, SIGKILL) }
+            for pid in left { Session.send(SIGKILL, to: pid, inSession: stop.session) }
             logger.warning("\(id): \(left.count) leftover process(es) ignored SIGTERM for \(settings.killGrace)s; sent SIGKILL")
             setPhase(id, .stopping(Stopping(session: stop.session, record: stop.record, killAt: now.adding(2), killed: true)))
         }

@@ -76,7 +76,7 @@ extension Coordinator {
     /// Whether a task in running/ had its process started: its heartbeat file (made right after
     /// the spawn) or its record says so. Only a task that was never spawned may be requeued.
     func wasSpawned(_ record: TaskRecord) -> Bool {
-        record.pid != nil || record.startedAt != nil || record.state == .done || record.state == .failed
+        record.pid != nil || record.startedAt != nil || record.state.isFinal
             || Files.exists(layout.heartbeat(record.id))
     }
 

@@ -21,13 +21,14 @@ extension Coordinator {
             ("blocked", .int(Int64(active.count { $0.state == .blocked }))),
             ("running", .int(Int64(runningCount))),
             ("done", .int(Int64((finishedCounts[.done] ?? 0) + committing.count { $0.state == .done }))),
-            ("failed", .int(Int64((finishedCounts[.failed] ?? 0) + committing.count { $0.state == .failed }))),
+            ("failed", .int(Int64((finishedCounts[.failed] ?? 0) + committing.count { $0.state == .failed || $0.state == .timeout }))),
             ("rejected", .int(Int64(finishedCounts[.rejected] ?? 0))),
         ]
         let rows: [JSON] = active.map { t in
             .object([
                 ("id", .string(t.id)), ("state", .string(t.state.rawValue)),
                 ("pid", .optional(t.pid.map(Int64.init))), ("started_at", .optional(t.startedAt)),
+                ("stalled", .bool(t.stalled)),
             ])
         }
         return .object([

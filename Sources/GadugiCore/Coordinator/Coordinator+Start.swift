@@ -52,6 +52,7 @@ extension Coordinator {
         if record.attempts > 0 {
             try? Files.remove(layout.outcome(id))
             try? Files.remove(layout.setupFailed(id))
+            try? Files.remove(layout.stopReason(id))
         }
         do { try spool.start(record) } catch {
             if error.errno == .noSuchFileOrDirectory { return withdraw(id, from: .claimed) }
@@ -73,6 +74,9 @@ extension Coordinator {
         record.dependencies = scheduler.graph.resolved(id)
         record.waitingFor = []
         record.blockedReason = nil
+        record.stalled = false
+        record.lastActivity = nil
+        tasks[id]?.stop = nil
         let now = clock.now()
         record.startedAt = now
         record.finishedAt = nil

@@ -242,7 +242,9 @@ public final class Coordinator {
             case .stalled: setPhase(id, .claimed)
             case .committing(let final): commit(final)
             case .stopping(let stop): checkStopping(id, stop, now)
-            case .running, .adopted: refreshReport(id)
+            case .running, .adopted:
+                refreshReport(id)
+                checkLiveness(id, now)
             case .gathering, .claimed, .exited: break
             }
             if tasks[id]?.unwritten == true, let record = tasks[id]?.record, monitor.writeProgress(record) {

@@ -18,6 +18,9 @@ struct TaskEntry {
     /// Why it is blocked although the graph would let it run (its dependencies' work did not
     /// merge): kept until it is retried.
     var blockedBy: String?
+    /// A stop of its running process under way (its timeout passed, or it stalled with
+    /// `on_stall: kill`).
+    var stop: StopRequest?
 
     enum Phase {
         /// Claimed, a member of a batch whose other files have not all been claimed yet: it enters

@@ -45,7 +45,7 @@ public final class Monitor {
             ("state", .string(record.state.rawValue)),
         ]
         if let pid = record.pid, record.state == .running { pairs.append(("pid", .int(Int64(pid)))) }
-        if record.state == .done || record.state == .failed {
+        if record.state.isFinal {
             pairs.append(("exit_code", .optional(record.exitCode.map(Int64.init))))
             pairs.append(("signal", .optional(record.signal.map(Int64.init))))
         }

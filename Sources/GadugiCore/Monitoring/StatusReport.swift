@@ -10,6 +10,9 @@ public struct StatusReport {
         public var record: TaskRecord
         public var elapsed: Double?
         public var heartbeatAge: Double?
+        /// For a running task: seconds since its last sign of life (heartbeat, log or report
+        /// changed, or its start), the measure of `stall_after`.
+        public var idle: Double?
         /// Where the prompt file is; `running/` for a finished task not yet committed.
         public var queue: Layout.Queue
     }
@@ -38,7 +41,7 @@ public struct StatusReport {
             ("blocked", claimedIn(.blocked)),
             ("running", inRunning.count - uncommitted.count),
             ("done", Files.count(layout.queue(.done)) + uncommitted.filter { $0.record.state == .done }.count),
-            ("failed", Files.count(layout.queue(.failed)) + uncommitted.filter { $0.record.state == .failed }.count),
+            ("failed", Files.count(layout.queue(.failed)) + uncommitted.filter { $0.record.state == .failed || $0.record.state == .timeout }.count),
             ("rejected", Files.count(layout.queue(.rejected), where: notReason)),
         ]
         if CoordinatorLock.isHeld(layout), let bytes = try? Files.read(layout.registry),
@@ -68,6 +71,7 @@ public struct StatusReport {
             let recorded = record.state
             record.state = StatusReport.state(of: queue)
             if queue == .claimed, recorded == .waiting || recorded == .blocked { record.state = recorded }
+            if queue == .failed, recorded == .timeout { record.state = recorded }
             if queue == .running, let outcome = StatusReport.uncommittedOutcome(layout, id: id) {
                 record.state = outcome.succeeded ? .done : .failed
                 record.exitCode = outcome.exitCode
@@ -77,8 +81,9 @@ public struct StatusReport {
             let start = record.startedAt ?? record.claimedAt
             let end = record.finishedAt?.asDouble ?? now
             let beat = record.state == .running ? (try? Files.linkStatus(layout.heartbeat(id)))??.modified : nil
+            let idle = record.state == .running ? StatusReport.lastActivity(layout, id: id, record: record, beat: beat) : nil
             return Row(record: record, elapsed: start.map { end - $0.asDouble },
-                       heartbeatAge: beat.map { now - $0.asDouble }, queue: queue)
+                       heartbeatAge: beat.map { now - $0.asDouble }, idle: idle.map { now - $0.asDouble }, queue: queue)
         }
     }
 
@@ -90,6 +95,13 @@ public struct StatusReport {
         guard TaskLock.state(of: layout.taskDirectory(id)) == .free else { return nil }
         let outcome = Supervisor.outcome(layout, id: id)
         return outcome.recorded ? outcome : nil
+    }
+
+    /// The latest of its start and the mtimes of its heartbeat, log and report.
+    static func lastActivity(_ layout: Layout, id: String, record: TaskRecord, beat: Timestamp?) -> Timestamp? {
+        let times = [record.startedAt, beat, (try? Files.linkStatus(layout.log(id)))??.modified,
+                     (try? Files.linkStatus(layout.report(id)))??.modified]
+        return times.compactMap { $0 }.max()
     }
 
     static func state(of queue: Layout.Queue) -> TaskState {
@@ -116,6 +128,7 @@ public struct StatusReport {
                 pairs = pairs.map { $0.0 == "prompt" ? ("prompt", prompt) : $0 }
                 pairs.append(("elapsed_seconds", row.elapsed.map { .double(($0 * 1000).rounded() / 1000) } ?? .null))
                 pairs.append(("heartbeat_age_seconds", row.heartbeatAge.map { .double(($0 * 1000).rounded() / 1000) } ?? .null))
+                pairs.append(("idle_seconds", row.idle.map { .double(($0 * 1000).rounded() / 1000) } ?? .null))
                 return .object(pairs)
             })),
         ])
@@ -141,11 +154,15 @@ public struct StatusReport {
             var message = r.message ?? ""
             if r.state == .waiting { message = "waiting for " + r.waitingFor.joined(separator: ", ") }
             if r.state == .blocked { message = "blocked: " + (r.blockedReason ?? "a dependency did not succeed") }
-            if r.state == .failed && message.isEmpty {
+            if (r.state == .failed || r.state == .timeout) && message.isEmpty {
                 message = r.exitCode.map { "exit \($0)" } ?? r.signal.map { "signal \($0)" } ?? ""
             }
             // Ids and messages come from file names and agents: escaped, each row stays one line.
-            return [r.id.escapedForTerminal, r.state.rawValue, StatusReport.duration(row.elapsed),
+            if r.state == .running && r.stalled {
+                message = "stalled: nothing from it for \(StatusReport.duration(row.idle))" + (message.isEmpty ? "" : "; " + message)
+            }
+            let state = r.state == .running && r.stalled ? "stalled" : r.state.rawValue
+            return [r.id.escapedForTerminal, state, StatusReport.duration(row.elapsed),
                     StatusReport.duration(row.heartbeatAge), r.percent.map { "\(Int($0))%" } ?? "-",
                     message.escapedForTerminal]
         }

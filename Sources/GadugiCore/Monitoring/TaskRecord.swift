@@ -9,15 +9,22 @@ public enum TaskState: String, Sendable, CaseIterable {
     /// Claimed; a dependency failed, was rejected or cancelled: it runs only if that is retried.
     case blocked
     case running, done, failed
+    /// Stopped because it ran longer than its `timeout` (or stalled with `on_stall: kill`): a
+    /// kind of failure, kept apart so that people and scripts can tell the two. Its prompt is in
+    /// `failed/`.
+    case timeout
 
     public var queue: Layout.Queue {
         switch self {
         case .claimed, .waiting, .blocked: return .claimed
         case .running: return .running
         case .done: return .done
-        case .failed: return .failed
+        case .failed, .timeout: return .failed
         }
     }
+
+    /// Whether the task has ended (its prompt is in `done/` or `failed/`, or about to be).
+    public var isFinal: Bool { self == .done || self == .failed || self == .timeout }
 }
 
 /// Everything known about one task: the content of its `progress.json`.
@@ -62,6 +69,17 @@ public struct TaskRecord: Sendable, Equatable {
     public var baseCommit: String?
     public var head: String?
     public var worktree: String?
+    /// Front matter `stall_after`, `on_stall`, `timeout`, `retries`: this task's own limits
+    /// (nil: the configured ones).
+    public var stallAfter: Double?
+    public var onStall: Settings.OnStall?
+    public var timeout: Double?
+    public var retries: Int?
+    /// While running: none of its heartbeat, log and report has changed for its `stall_after`.
+    public var stalled = false
+    /// The latest change of its heartbeat, log or report (or its start): what `stalled` is
+    /// measured from.
+    public var lastActivity: Timestamp?
 
     public init(id: String, ext: String, name: String, state: TaskState) {
         self.id = id
@@ -109,6 +127,12 @@ public struct TaskRecord: Sendable, Equatable {
             ("base_commit", .optional(baseCommit)),
             ("head", .optional(head)),
             ("worktree", .optional(worktree)),
+            ("stall_after", stallAfter.map(JSON.number) ?? .null),
+            ("on_stall", .optional(onStall?.rawValue)),
+            ("timeout", timeout.map(JSON.number) ?? .null),
+            ("retries", .optional(retries.map(Int64.init))),
+            ("stalled", .bool(stalled)),
+            ("last_activity", .optional(lastActivity)),
         ])
     }
 
@@ -149,6 +173,12 @@ public struct TaskRecord: Sendable, Equatable {
         baseCommit = json["base_commit"]?.string
         head = json["head"]?.string
         worktree = json["worktree"]?.string
+        stallAfter = json["stall_after"]?.double
+        onStall = json["on_stall"]?.string.flatMap(Settings.OnStall.init(rawValue:))
+        timeout = json["timeout"]?.double
+        retries = json["retries"]?.int.map { Int($0) }
+        if case .bool(let b)? = json["stalled"] { stalled = b }
+        lastActivity = json["last_activity"]?.string.flatMap(Timestamp.init(iso8601:))
     }
 
     /// Loads `progress.json` of a task; nil when it is missing or unreadable.

@@ -1,3 +1,4 @@
+import CInotifyTools
 import Glibc
 
 /// The processes of a task's session. Each task's process (`/bin/sh`, the wrapper) is started with
@@ -29,8 +30,44 @@ public enum Session {
     @discardableResult
     public static func signal(_ sid: pid_t, _ sig: Int32) -> Int {
         let pids = members(sid)
-        for pid in pids { kill(pid, sig) }
+        for pid in pids { send(sig, to: pid, inSession: sid) }
         return pids.count
+    }
+
+    /// The processes of a running task's session other than its leader (the wrapper, which must
+    /// live on to record the outcome and finish the worktree): what a stop signals first. The
+    /// caller knows the leader is the task's own process (our child, or its lock is held).
+    public static func agents(of sid: pid_t) -> [pid_t] {
+        guard sid > 1 else { return [] }
+        var found: [pid_t] = []
+        for name in (try? Files.list("/proc")) ?? [] {
+            guard let pid = pid_t(name), pid != sid, let stat = Session.stat(pid),
+                  stat.session == sid, stat.state != "Z", stat.state != "X" else { continue }
+            found.append(pid)
+        }
+        return found
+    }
+
+    /// Signals the processes of a running task: all but the leader, or with `leader` the leader
+    /// too (its last resort, when it outlives its agent's SIGKILL). Returns how many were signalled.
+    @discardableResult
+    public static func signalRunning(_ sid: pid_t, _ sig: Int32, leader: Bool = false) -> Int {
+        let pids = agents(of: sid) + (leader && !isZombie(sid) ? [sid] : [])
+        return pids.reduce(0) { $0 + (send(sig, to: $1, inSession: sid) ? 1 : 0) }
+    }
+
+    /// Signals `pid` only if it is still the process that was found in session `sid`: through a
+    /// pidfd, opened first and then checked against /proc, so a pid reused in between (the process
+    /// ended, another took its number) is never signalled. Where the kernel has no pidfds (before
+    /// 5.3) the check is made just before `kill`.
+    @discardableResult
+    static func send(_ sig: Int32, to pid: pid_t, inSession sid: pid_t) -> Bool {
+        let fd = gadugi_pidfd_open(pid)
+        let noPidfds = fd < 0 && currentErrno() == ENOSYS
+        defer { if fd >= 0 { close(fd) } }
+        guard let stat = Session.stat(pid), stat.session == sid, stat.state != "Z" else { return false }
+        if fd >= 0 { return gadugi_pidfd_send_signal(fd, sig) == 0 }
+        return noPidfds && kill(pid, sig) == 0
     }
 
     static func isZombie(_ pid: pid_t) -> Bool {

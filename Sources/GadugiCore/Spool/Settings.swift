@@ -28,6 +28,16 @@ public struct Settings: Sendable {
     /// A shell command run in each new worktree before the agent (copy `.env`, `npm ci`...): what
     /// git does not carry. Its output goes to the task's log; its failure fails the task.
     public var worktreeSetup: String?
+    public var stallAfter: Double = 600
+    public var onStall: OnStall = .report
+    public var timeout: Double? = nil
+    public var retries: Int = 0
+    public var retryBackoff: Double = 30
+    public var retryBackoffMax: Double = 600
+    public var onFinish: String? = nil
+    public var eventsMax: Int64 = 64 << 20
+
+    public enum OnStall: String, Sendable { case report, kill }
 
     public enum Isolation: String, Sendable {
         case worktree, none
