@@ -104,11 +104,11 @@ func waitForExit(_ process: Process, timeout: Double) -> Bool {
 // MARK: - Queue states
 
 enum QueueDir: String, CaseIterable {
-    case tmp, incoming, claimed, running, done, failed, rejected
+    case tmp, incoming, claimed, running, done, failed, rejected, cancelled
 }
 
 /// The queue directories whose files are the states of prompts (tmp is a producer's scratch area).
-let stateDirs: [QueueDir] = [.incoming, .claimed, .running, .done, .failed, .rejected]
+let stateDirs: [QueueDir] = [.incoming, .claimed, .running, .done, .failed, .rejected, .cancelled]
 
 // MARK: - A background process (the coordinator)
 

@@ -49,6 +49,6 @@ final class LayoutTests: XCTestCase {
         XCTAssertTrue(try Files.isDirectory(l.heartbeats))
         XCTAssertTrue(try Files.isDirectory(l.tasks))
         XCTAssertTrue(try Files.isDirectory(l.spare))
-        XCTAssertEqual(Layout.Queue.allCases.map(\.rawValue), ["tmp", "incoming", "claimed", "running", "done", "failed", "rejected"])
+        XCTAssertEqual(Layout.Queue.allCases.map(\.rawValue), ["tmp", "incoming", "claimed", "running", "done", "failed", "rejected", "cancelled"])
     }
 }

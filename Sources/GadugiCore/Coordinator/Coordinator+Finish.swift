@@ -15,7 +15,7 @@ extension Coordinator {
         var final = finalRecord(record, outcome, reaped: waitStatus != nil, message: message)
         // Stopped by us (timeout, on_stall: kill), unless it finished well meanwhile.
         if !outcome.succeeded, let reason = tasks[id]?.stop?.reason ?? StopReason.load(layout, id: id) {
-            final.state = .timeout
+            final.state = reason.kind == .cancelled ? .cancelled : .timeout
             final.message = reason.text
         }
         final.stalled = false
@@ -95,7 +95,7 @@ extension Coordinator {
               names.append(name: record.taskName ?? id, id: id, succeeded: record.state == .done) else {
             return setPhase(id, .committing(record))
         }
-        do { try spool.finish(record, succeeded: record.state == .done) } catch {
+        do { try spool.finish(record) } catch {
             if error.errno == .noSuchFileOrDirectory && !Files.exists(layout.queue(.running, record.fileName)) {
                 return withdraw(id, from: .running)
             }
@@ -103,7 +103,7 @@ extension Coordinator {
             return setPhase(id, .committing(record))
         }
         try? Files.remove(layout.heartbeat(id))
-        scheduler.finished(id, name: record.taskName ?? id, succeeded: record.state == .done)
+        scheduler.finished(id, name: record.taskName ?? id, state: record.state)
         publish(.finished(record))
         forget(id)
     }

@@ -7,6 +7,8 @@ struct StopReason: Equatable {
     enum Kind: String {
         /// Its `timeout` passed, or it stalled under `on_stall: kill`: it ends as `timeout`.
         case timeout
+        /// `gadugi cancel`: it ends as `cancelled`.
+        case cancelled
     }
 
     var kind: Kind

@@ -7,7 +7,7 @@ extension Coordinator {
     /// outcome is recorded), failed (the process was started but is gone without an outcome) or
     /// requeued (it was never spawned). Throws when the queue cannot be read at all.
     func recover() throws(SystemError) {
-        for q in [Layout.Queue.done, .failed, .rejected] {
+        for q in [Layout.Queue.done, .failed, .rejected, .cancelled] {
             finishedCounts[q] = Files.count(layout.queue(q)) { !$0.hasPrefix(".") && !$0.hasSuffix(".reason") }
         }
         for line in NamesJournal.read(layout.names) {

@@ -23,6 +23,7 @@ extension Coordinator {
             ("done", .int(Int64((finishedCounts[.done] ?? 0) + committing.count { $0.state == .done }))),
             ("failed", .int(Int64((finishedCounts[.failed] ?? 0) + committing.count { $0.state == .failed || $0.state == .timeout }))),
             ("rejected", .int(Int64(finishedCounts[.rejected] ?? 0))),
+            ("cancelled", .int(Int64((finishedCounts[.cancelled] ?? 0) + committing.count { $0.state == .cancelled }))),
         ]
         let rows: [JSON] = active.map { t in
             .object([

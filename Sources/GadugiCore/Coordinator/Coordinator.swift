@@ -83,6 +83,10 @@ public final class Coordinator {
     let complaints: Complaints
     var agentCheck: (at: Double, message: String?) = (-1, nil)
     var stopSignal: Int32?
+    /// `.gadugi/control/hold` exists: no new task starts.
+    var queueHeld = false
+    /// Cancel and retry by moving files (shared with the verbs that work without a coordinator).
+    let control: TaskControl
     var lastRescan = Timestamp(seconds: 0, nanoseconds: 0)
     var nextTick: Timestamp
     /// The batch of `gadugi run FILE...`: incoming name → id, and what became of each.
@@ -98,6 +102,7 @@ public final class Coordinator {
         self.nextTick = clock.now()
         self.layout = layout
         self.spool = Spool(layout: layout)
+        self.control = TaskControl(layout: layout)
         self.settings = settings
         self.options = options
         self.logger = logger
@@ -139,7 +144,8 @@ public final class Coordinator {
         startSignalThread(signals)
         try recover()
         announceIsolation()
-        let watcher = Watcher(directory: layout.queue(.incoming), mailbox: mailbox)
+        try? Files.makeDirectories(layout.control)
+        let watcher = Watcher(directory: layout.queue(.incoming), control: layout.control, mailbox: mailbox)
         do { try watcher.start() } catch {
             logger.warning("\(error); new prompts are found by rescans every \(options.rescanInterval) s")
         }
@@ -160,6 +166,7 @@ public final class Coordinator {
         let box = mailbox
         launcher.startReaper { pid, status in box.post(.exited(pid, status)) }
         rescan(settles: false)
+        readControl()
         logger.info("coordinating \(layout.root) with up to \(settings.maxParallel) agents: \(settings.agent)")
     }
 
@@ -230,6 +237,8 @@ public final class Coordinator {
             logger.warning("\(what)")
         case .watcherFailed(let why):
             logger.warning("\(why)")
+        case .control:
+            readControl()
         }
     }
 
@@ -265,6 +274,7 @@ public final class Coordinator {
     func rescan(settles: Bool = true) {
         lastRescan = clock.now()
         restoreQueueFolders()
+        readControl()
         guard let names = try? Files.list(layout.queue(.incoming)) else { return }
         for name in names where PromptName.isCandidate(name) && !pending.contains(name) {
             if parked.contains(name) && !parked.awaitsClose(name) { continue }

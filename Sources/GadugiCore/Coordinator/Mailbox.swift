@@ -19,6 +19,8 @@ public enum CoordinatorEvent: Sendable, Equatable {
     case signal(Int32)
     /// The watcher failed and cannot go on; the periodic rescan still works.
     case watcherFailed(String)
+    /// Something changed in `.gadugi/control/` (a request, or the queue's hold).
+    case control
 }
 
 /// A many-producer, one-consumer queue of events with a timed wait.

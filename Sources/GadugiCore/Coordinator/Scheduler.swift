@@ -102,7 +102,7 @@ struct Scheduler {
     }
 
     private mutating func admit(_ tasks: [GraphTask]) -> [Admission] {
-        addFinishedBefore(tasks.flatMap(\.dependsOn))
+        addFinishedBefore(tasks.flatMap(\.dependsOn), except: Set(tasks.map(\.id)))
         return zip(tasks, graph.add(contentsOf: tasks)).compactMap { task, result in
             switch result {
             case .added: return Admission(id: task.id, cycle: nil)
@@ -113,12 +113,13 @@ struct Scheduler {
     }
 
     /// Adds, for names the graph has not seen, the tasks of that name that finished before this
-    /// coordinator started, so that a dependency on them resolves (older than any new task).
-    private mutating func addFinishedBefore(_ names: [String]) {
+    /// coordinator started, so that a dependency on them resolves (older than any new task). A
+    /// task among `admitted` is itself again (retried since), not a finished one.
+    private mutating func addFinishedBefore(_ names: [String], except admitted: Set<String>) {
         for name in Set(names) where !graph.knows(name: name) {
             guard let finished = finishedBefore.removeValue(forKey: name) else { continue }
             for (id, state) in [(finished.failed, GraphTask.State.failed), (finished.done, .done)] {
-                guard let id, graph.task(id) == nil else { continue }
+                guard let id, graph.task(id) == nil, !admitted.contains(id) else { continue }
                 olderArrivals -= 1
                 graph.add(GraphTask(id: id, name: name, arrival: olderArrivals, state: state))
             }
@@ -132,11 +133,11 @@ struct Scheduler {
 
     /// A task finished: its dependants learn it; one the graph never held (it ended while no
     /// coordinator ran) is remembered by name like those in `names.log`.
-    mutating func finished(_ id: String, name: String, succeeded: Bool) {
+    mutating func finished(_ id: String, name: String, state: TaskState) {
         if graph.task(id) != nil {
-            graph.setState(id, succeeded ? .done : .failed)
+            graph.setState(id, state == .done ? .done : state == .cancelled ? .cancelled : .failed)
         } else {
-            rememberFinished(name: name, id: id, succeeded: succeeded)
+            rememberFinished(name: name, id: id, succeeded: state == .done)
         }
     }
 

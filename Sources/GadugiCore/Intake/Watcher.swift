@@ -22,12 +22,20 @@ public final class Watcher: Sendable {
     }
 
     let directory: String
+    /// `.gadugi/control/`, watched too: any change there is posted as `.control`.
+    let control: String?
     let mailbox: Mailbox
 
-    public init(directory: String, mailbox: Mailbox) {
+    public init(directory: String, control: String? = nil, mailbox: Mailbox) {
         self.directory = directory
+        self.control = control
         self.mailbox = mailbox
     }
+
+    /// What the control folder's watch asks for: requests written or moved in, and removed (a
+    /// released hold).
+    static let controlMask = Int32(bitPattern: UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_DELETE)
+        | UInt32(IN_MOVED_FROM) | UInt32(IN_CREATE))
 
     /// What the watch asks for: prompts closed after writing or moved in, and the folder itself
     /// going away (removed, or moved aside and maybe replaced), which would otherwise end the
@@ -41,6 +49,7 @@ public final class Watcher: Sendable {
         let result = Mutex<Failure?>(nil)
         let added = DispatchSemaphore(value: 0)
         let directory = self.directory
+        let control = self.control
         let mailbox = self.mailbox
         let thread = Thread {
             if inotifytools_initialize() == 0 {
@@ -53,15 +62,17 @@ public final class Watcher: Sendable {
                 added.signal()
                 return
             }
+            // Without it, requests are still read at each rescan (every 2 s).
+            if let control { _ = inotifytools_watch_file(control, Watcher.controlMask) }
             added.signal()
-            Watcher.readEvents(directory, mailbox)
+            Watcher.readEvents(directory, control, mailbox)
         }
         thread.start()
         added.wait()
         if let failure = result.withLock({ $0 }) { throw failure }
     }
 
-    private static func readEvents(_ directory: String, _ mailbox: Mailbox) {
+    private static func readEvents(_ directory: String, _ control: String?, _ mailbox: Mailbox) {
         while true {
             guard let event = inotifytools_next_event(-1) else {
                 let error = inotifytools_error()
@@ -72,6 +83,11 @@ public final class Watcher: Sendable {
             let mask = event.pointee.mask
             if mask & UInt32(IN_Q_OVERFLOW) != 0 {
                 mailbox.post(.rescan)
+                continue
+            }
+            if let control, let watched = inotifytools_filename_from_wd(event.pointee.wd),
+               String(cString: watched).hasPrefix(control) {
+                mailbox.post(.control)
                 continue
             }
             if mask & (UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)) != 0 {

@@ -25,6 +25,8 @@ public struct StatusReport {
     public let worktrees: Int
     /// The disk they take (each walked up to a limit, so status never hangs on a huge tree).
     public let worktreeUsage: DiskUsage
+    /// `.gadugi/control/hold` exists: no new task starts.
+    public let held: Bool
 
     public init(layout: Layout, includeFinished: Bool) {
         self.layout = layout
@@ -43,6 +45,7 @@ public struct StatusReport {
             ("done", Files.count(layout.queue(.done)) + uncommitted.filter { $0.record.state == .done }.count),
             ("failed", Files.count(layout.queue(.failed)) + uncommitted.filter { $0.record.state == .failed || $0.record.state == .timeout }.count),
             ("rejected", Files.count(layout.queue(.rejected), where: notReason)),
+            ("cancelled", Files.count(layout.queue(.cancelled)) + uncommitted.filter { $0.record.state == .cancelled }.count),
         ]
         if CoordinatorLock.isHeld(layout), let bytes = try? Files.read(layout.registry),
            let registry = JSON.parse(bytes), let c = registry["coordinator"] {
@@ -52,11 +55,13 @@ public struct StatusReport {
         }
         var rows = inRunning.filter { $0.record.state == .running } + inClaimed
         if includeFinished {
-            rows += uncommitted + StatusReport.rows(in: .failed, layout, now: now) + StatusReport.rows(in: .done, layout, now: now)
+            rows += uncommitted + StatusReport.rows(in: .failed, layout, now: now) + StatusReport.rows(in: .cancelled, layout, now: now)
+                + StatusReport.rows(in: .done, layout, now: now)
         }
         tasks = rows
         worktrees = Files.count(layout.base + "/worktrees")
         worktreeUsage = worktrees > 0 ? DiskUsage.of(layout.base + "/worktrees") : DiskUsage()
+        held = ControlRequest.isHeld(layout)
     }
 
     /// The rows of one queue directory, in name order, with their state; for `running/`, the
@@ -109,6 +114,7 @@ public struct StatusReport {
         case .running: return .running
         case .done: return .done
         case .failed: return .failed
+        case .cancelled: return .cancelled
         default: return .claimed
         }
     }
@@ -119,6 +125,7 @@ public struct StatusReport {
             ("root", .string(layout.root)),
             ("coordinator", coordinator),
             ("counts", .object(counts.map { ($0.0, .int(Int64($0.1))) })),
+            ("held", .bool(held)),
             ("worktrees", .int(Int64(worktrees))),
             ("worktree_bytes", .int(worktreeUsage.bytes)),
             ("worktree_bytes_complete", .bool(worktreeUsage.complete)),
@@ -137,8 +144,9 @@ public struct StatusReport {
     /// The human view: a line of counts, then one row per task.
     public var table: String {
         // Waiting and blocked only when there are some: most queues have no dependencies.
-        let shown = counts.filter { !(($0.0 == "waiting" || $0.0 == "blocked") && $0.1 == 0) }
+        let shown = counts.filter { !(["waiting", "blocked", "cancelled"].contains($0.0) && $0.1 == 0) }
         var out = shown.map { "\($0.0) \($0.1)" }.joined(separator: "  ") + "\n"
+        if held { out += "held: no new task starts ('gadugi release' resumes)\n" }
         if worktrees > 0 {
             out += "worktrees kept: \(worktrees) in .gadugi/worktrees, \(worktreeUsage.description) (inspect them, or remove with 'gadugi clean --failed')\n"
         }

@@ -13,6 +13,8 @@ public enum TaskState: String, Sendable, CaseIterable {
     /// kind of failure, kept apart so that people and scripts can tell the two. Its prompt is in
     /// `failed/`.
     case timeout
+    /// Cancelled (`gadugi cancel`) before it started, or stopped while it ran: `cancelled/`.
+    case cancelled
 
     public var queue: Layout.Queue {
         switch self {
@@ -20,11 +22,12 @@ public enum TaskState: String, Sendable, CaseIterable {
         case .running: return .running
         case .done: return .done
         case .failed, .timeout: return .failed
+        case .cancelled: return .cancelled
         }
     }
 
-    /// Whether the task has ended (its prompt is in `done/` or `failed/`, or about to be).
-    public var isFinal: Bool { self == .done || self == .failed || self == .timeout }
+    /// Whether the task has ended (its prompt is in `done/`, `failed/` or `cancelled/`, or about to be).
+    public var isFinal: Bool { self == .done || self == .failed || self == .timeout || self == .cancelled }
 }
 
 /// Everything known about one task: the content of its `progress.json`.
@@ -179,6 +182,11 @@ public struct TaskRecord: Sendable, Equatable {
         retries = json["retries"]?.int.map { Int($0) }
         if case .bool(let b)? = json["stalled"] { stalled = b }
         lastActivity = json["last_activity"]?.string.flatMap(Timestamp.init(iso8601:))
+    }
+
+    /// Writes `progress.json` (atomically).
+    public func save(_ layout: Layout) throws(SystemError) {
+        try Files.writeAtomically(layout.progress(id), json(layout).bytes(pretty: true) + [0x0A])
     }
 
     /// Loads `progress.json` of a task; nil when it is missing or unreadable.

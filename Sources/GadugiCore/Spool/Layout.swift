@@ -1,7 +1,7 @@
 /// Where everything lives under a root: the one place that spells the paths of spool-layout.md.
 public struct Layout: Sendable {
     public enum Queue: String, CaseIterable, Sendable {
-        case tmp, incoming, claimed, running, done, failed, rejected
+        case tmp, incoming, claimed, running, done, failed, rejected, cancelled
     }
 
     public let root: String
@@ -23,6 +23,10 @@ public struct Layout: Sendable {
     public var names: String { monitoring + "/names.log" }
     public var heartbeats: String { monitoring + "/heartbeats" }
     public var tasks: String { monitoring + "/tasks" }
+    /// Requests to the coordinator (`cancel.<id>`, `retry.<id>`) and the queue's hold (`hold`):
+    /// files anyone may create, see spool-layout.md ("Control").
+    public var control: String { base + "/control" }
+    public func control(_ name: String) -> String { control + "/" + name }
 
     public func queue(_ q: Queue) -> String { base + "/queue/" + q.rawValue }
     public func queue(_ q: Queue, _ name: String) -> String { queue(q) + "/" + name }
@@ -46,6 +50,7 @@ public struct Layout: Sendable {
         try Files.makeDirectories(heartbeats)
         try Files.makeDirectories(tasks)
         try Files.makeDirectories(spare)
+        try Files.makeDirectories(control)
     }
 
     public var exists: Bool { Files.exists(queue(.incoming)) }

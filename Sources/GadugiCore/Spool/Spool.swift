@@ -317,6 +317,26 @@ public struct Spool: Sendable {
         try move(record, .running, succeeded ? .done : .failed)
     }
 
+    /// `running/<id>.<ext>` → the folder of its final state (`done/`, `failed/`, `cancelled/`).
+    public func finish(_ record: TaskRecord) throws(SystemError) {
+        try move(record, .running, record.state.queue)
+    }
+
+    /// `claimed/<id>.<ext>` → `cancelled/`: a task cancelled before it started.
+    public func cancel(_ record: TaskRecord) throws(SystemError) {
+        try move(record, .claimed, .cancelled)
+    }
+
+    /// `incoming/<name>` → `cancelled/<name>`: a prompt cancelled before anyone claimed it.
+    public func cancelQueued(_ name: String) throws(SystemError) {
+        try Files.renameNoReplace(layout.queue(.incoming, name), layout.queue(.cancelled, name))
+    }
+
+    /// `failed/` or `cancelled/` `<id>.<ext>` → `claimed/`: a retry, under the same id.
+    public func retry(_ record: TaskRecord, from queue: Layout.Queue) throws(SystemError) {
+        try move(record, queue, .claimed)
+    }
+
     /// `running/<id>.<ext>` → `claimed/<id>.<ext>`: undoes a start that never spawned a process.
     public func requeue(_ record: TaskRecord) throws(SystemError) {
         try move(record, .running, .claimed)

@@ -1,0 +1,98 @@
+import Foundation
+
+/// Requests in `.gadugi/control/` (see `ControlRequest`): read when inotify says the folder
+/// changed, at each rescan, and at start.
+extension Coordinator {
+    func readControl() {
+        let held = ControlRequest.isHeld(layout)
+        if held != queueHeld {
+            queueHeld = held
+            logger.info(held ? "the queue is held (\(layout.relative(layout.control(ControlRequest.holdFile))) exists): no new task starts; 'gadugi release' resumes"
+                             : "the queue is released: tasks start again")
+        }
+        guard let names = try? Files.list(layout.control) else { return }
+        for name in names.sorted() where !name.hasPrefix(".") && name != ControlRequest.holdFile {
+            let content = (try? Files.readText(layout.control(name), limit: 64)) ?? nil
+            guard let request = ControlRequest(fileName: name, content: content ?? "") else {
+                complaints.say("control-\(name)", "ignoring \(layout.relative(layout.control(name))): not a request (cancel.<id>, retry.<id> or hold)")
+                continue
+            }
+            // A member of a batch still gathering is answered once it is in the graph.
+            if let entry = tasks[request.id], case .gathering = entry.phase { continue }
+            switch request.verb {
+            case .cancel: cancel(request.id)
+            case .retry: retry(request.id, reset: request.reset)
+            }
+            try? Files.remove(layout.control(name))
+        }
+    }
+
+    /// Cancels a task: one not started goes to `cancelled/` at once; a running one is stopped
+    /// (SIGTERM to its processes, SIGKILL after `kill_grace`) and ends cancelled. Its dependants
+    /// are blocked.
+    func cancel(_ id: String) {
+        let why = "cancelled (gadugi cancel)"
+        if let entry = tasks[id] {
+            switch entry.phase {
+            case .claimed, .stalled, .gathering:
+                do {
+                    let record = try control.cancelClaimed(entry.record, now: clock.now(), why: why)
+                    scheduler.setState(id, .cancelled)
+                    publish(.finished(record))
+                    forget(id)
+                } catch {
+                    complaints.say("cancel", "cannot cancel \(id): \(error); ask again")
+                }
+            case .running, .adopted:
+                if entry.stop == nil { stop(id, StopReason(.cancelled, why), clock.now()) }
+            case .exited, .stopping, .committing:
+                logger.info("not cancelling \(id): it has already ended")
+            }
+            return
+        }
+        switch control.locate(id) {
+        case .queued(let name):
+            do {
+                try spool.cancelQueued(name)
+                logger.info("cancelled \(name) before its claim: it is in queue/cancelled/")
+                monitor.markRegistryDirty()
+                if let batchID = batch[name] { results[batchID] = .withdrawn(id: batchID) }
+            } catch {
+                logger.info("not cancelling \(name): \(error)")
+            }
+        case .finished(let record, _): logger.info("not cancelling \(id): it has already ended (\(record.state.rawValue))")
+        case .unknown, .claimed, .running: logger.info("not cancelling \(id): no such task")
+        }
+    }
+
+    /// Runs a failed, timed-out or cancelled task again under its id; unblocks a task blocked by
+    /// a merge conflict. Its dependants blocked by it wait for it again.
+    func retry(_ id: String, reset: Bool) {
+        if let entry = tasks[id] {
+            guard case .claimed = entry.phase, entry.blockedBy != nil else {
+                return logger.info("not retrying \(id): it is \(entry.record.state.rawValue)")
+            }
+            tasks[id]?.blockedBy = nil
+            logger.info("retrying \(id): its dependencies' work is merged again")
+            scheduler.setState(id, .waiting)
+            return
+        }
+        guard case .finished(let record, let queue) = control.locate(id), queue != .done else {
+            return logger.info("not retrying \(id): only a failed, timed-out, cancelled or blocked task runs again")
+        }
+        do {
+            let again = try control.retry(record, from: queue, reset: reset, now: clock.now())
+            admit(TaskEntry(record: again, phase: .claimed))
+            if scheduler.graph.task(id) != nil {
+                scheduler.setState(id, .waiting)
+            } else {
+                admitted(scheduler.add(again, now: clock.now().asDouble))
+            }
+            logger.info("retrying \(id) (attempt \(again.attempts + 1))")
+            monitor.event(again, extra: [("retry", .bool(true))])
+            monitor.markRegistryDirty()
+        } catch {
+            complaints.say("retry", "cannot retry \(id): \(error); ask again")
+        }
+    }
+}
