@@ -272,4 +272,42 @@ final class CoordinatorSeamTests: SpoolTestCase {
     func monitorBeat(_ id: String) -> Timestamp? {
         (try? Files.linkStatus(layout.heartbeat(id)))??.modified
     }
+
+    func testAFailedAttemptIsRetriedAfterABackoffThatDoublesUntilNoRetriesAreLeft() throws {
+        let clock = FakeTime()
+        let c = try coordinator(OwnChildrenLauncher(), clock) { settings in
+            settings.retries = 2
+            settings.retryBackoff = 30
+            settings.retryBackoffMax = 600
+            settings.agent = "echo try; exit 3"
+        }
+        try startOne(c)
+        func waitingForRetry() -> Bool {
+            eventually(timeout: 10) { c.turn(wait: 0.05); return exists(layout.queue(.claimed, "a.md")) }
+        }
+        XCTAssertTrue(waitingForRetry(), "the failed attempt goes back to claimed/, not failed/")
+        var record = try XCTUnwrap(TaskRecord.load(layout, id: "a"))
+        XCTAssertEqual(record.state, .waiting)
+        XCTAssertEqual(record.attempts, 1)
+        XCTAssertEqual(record.notBefore?.asDouble ?? 0, clock.now().asDouble + 30, accuracy: 0.01)
+        clock.advance(29)
+        for _ in 0..<3 { c.turn(wait: 0.02) }
+        XCTAssertTrue(exists(layout.queue(.claimed, "a.md")), "not before its time")
+        clock.advance(2)
+        XCTAssertTrue(eventually(timeout: 10) {
+            c.turn(wait: 0.05)
+            return TaskRecord.load(layout, id: "a")?.attempts == 2 && exists(layout.queue(.claimed, "a.md"))
+        }, "the second attempt ran and failed")
+        record = try XCTUnwrap(TaskRecord.load(layout, id: "a"))
+        XCTAssertEqual(record.notBefore?.asDouble ?? 0, clock.now().asDouble + 60, accuracy: 0.5, "doubled")
+        clock.advance(61)
+        XCTAssertTrue(eventually(timeout: 10) { c.turn(wait: 0.05); return exists(layout.queue(.failed, "a.md")) },
+                      "no retries left after the third attempt")
+        record = try XCTUnwrap(TaskRecord.load(layout, id: "a"))
+        XCTAssertEqual(record.attempts, 3)
+        XCTAssertEqual(record.exitCode, 3)
+        let log = text(layout.log("a")) ?? ""
+        XCTAssertEqual(log.components(separatedBy: "try\n").count - 1, 3, log)
+        XCTAssertEqual(log.components(separatedBy: "automatic retry").count - 1, 2, log)
+    }
 }

@@ -48,6 +48,13 @@ public struct TaskControl: Sendable {
         return ids.filter { id in states.contains(TaskRecord.load(layout, id: id)?.state ?? .claimed) }
     }
 
+    /// The line that separates two attempts in the task's log.
+    public func noteRetry(_ record: TaskRecord, now: Timestamp, next: Int, automatic: Bool = false) {
+        let ended = record.exitCode.map { "exit \($0)" } ?? record.signal.map { "signal \($0)" } ?? record.state.rawValue
+        let line = "\n---- gadugi: \(automatic ? "automatic retry" : "retry") at \(now.iso8601): attempt \(next) follows attempt \(record.attempts), which ended \(record.state.rawValue) (\(ended)) ----\n"
+        try? Files.append(layout.log(record.id), Array(line.utf8))
+    }
+
     /// `<id>.<ext>` in `queue`, for any prompt extension.
     func promptName(_ id: String, in queue: Layout.Queue) -> String? {
         PromptName.extensions.lazy.map { id + "." + $0 }.first { Files.exists(layout.queue(queue, $0)) }
@@ -73,9 +80,7 @@ public struct TaskControl: Sendable {
     public func retry(_ record: TaskRecord, from queue: Layout.Queue, reset: Bool, now: Timestamp) throws(SystemError) -> TaskRecord {
         try spool.retry(record, from: queue)
         var again = record
-        let ended = record.exitCode.map { "exit \($0)" } ?? record.signal.map { "signal \($0)" } ?? record.state.rawValue
-        let line = "\n---- gadugi: retry at \(now.iso8601): attempt \(reset ? 1 : record.attempts + 1) follows attempt \(record.attempts), which ended \(record.state.rawValue) (\(ended)) ----\n"
-        try? Files.append(layout.log(record.id), Array(line.utf8))
+        noteRetry(record, now: now, next: reset ? 1 : record.attempts + 1)
         again.state = .claimed
         if reset { again.attempts = 0 }
         again.exitCode = nil

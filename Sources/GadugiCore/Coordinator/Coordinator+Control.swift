@@ -34,7 +34,7 @@ extension Coordinator {
         let why = "cancelled (gadugi cancel)"
         if let entry = tasks[id] {
             switch entry.phase {
-            case .claimed, .stalled, .gathering:
+            case .claimed, .stalled, .gathering, .backoff:
                 do {
                     let record = try control.cancelClaimed(entry.record, now: clock.now(), why: why)
                     scheduler.setState(id, .cancelled)

@@ -87,6 +87,7 @@ extension Coordinator {
     /// record that still says `running` (the disk may be full; it is tried again at each tick).
     func commit(_ record: TaskRecord) {
         let id = record.id
+        if retriesLeft(record) { return backOff(record) }
         // From here the entry holds the final record: the registry shows it, and no deferred
         // `running` record may overwrite it.
         tasks[id]?.record = record

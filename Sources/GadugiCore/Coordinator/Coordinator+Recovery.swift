@@ -57,13 +57,23 @@ extension Coordinator {
             if !requeued.contains(where: { $0.id == record.id }) { claimed.append(record) }
         }
         claimed.sort { ($0.claimedAt ?? startedAt, $0.id) < ($1.claimedAt ?? startedAt, $1.id) }
+        var backingOff: Set<String> = []
         for var record in claimed {
+            // Waiting for an automatic retry: the wait goes on (held like a running task).
+            if let until = record.notBefore, until > clock.now() {
+                record.state = .waiting
+                admit(TaskEntry(record: record, phase: .backoff(until)))
+                backingOff.insert(record.id)
+                continue
+            }
             record.state = .claimed
+            record.notBefore = nil
             admit(TaskEntry(record: record, phase: .claimed))
             self.record(record)
         }
         // Into the graph at once (their batches are all here), running ones as running.
-        admitted(scheduler.addRecovered(adoptedRecords.map { ($0, running: true) } + claimed.map { ($0, running: false) }))
+        admitted(scheduler.addRecovered(adoptedRecords.map { ($0, running: true) }
+            + claimed.map { ($0, running: backingOff.contains($0.id)) }))
         // A crash between a finish and its heartbeat's removal leaves the heartbeat behind.
         for id in (try? Files.list(layout.heartbeats)) ?? [] where !id.hasPrefix(".") && tasks[id]?.record.state != .running {
             try? Files.remove(layout.heartbeat(id))

@@ -254,7 +254,8 @@ public final class Coordinator {
             case .running, .adopted:
                 refreshReport(id)
                 checkLiveness(id, now)
-            case .gathering, .claimed, .exited: break
+            case .backoff(let until) where now >= until: endBackoff(id)
+            case .gathering, .claimed, .exited, .backoff: break
             }
             if tasks[id]?.unwritten == true, let record = tasks[id]?.record, monitor.writeProgress(record) {
                 tasks[id]?.unwritten = false

@@ -44,12 +44,15 @@ struct TaskEntry {
         /// Its final record is made; writing it or moving the prompt out of running/ failed for a
         /// reason that may pass, and is tried again at each tick.
         case committing(TaskRecord)
+        /// Its attempt failed and it has retries left (`retries`): back in claimed/, it waits until
+        /// this time (exponential backoff), still holding its files and its dependants.
+        case backoff(Timestamp)
 
         /// Whether the task counts against `max_parallel`: its processes may be alive.
         var holdsSlot: Bool {
             switch self {
             case .running, .adopted, .stopping: return true
-            case .gathering, .claimed, .stalled, .exited, .committing: return false
+            case .gathering, .claimed, .stalled, .exited, .committing, .backoff: return false
             }
         }
     }

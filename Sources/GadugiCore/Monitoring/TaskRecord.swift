@@ -83,6 +83,8 @@ public struct TaskRecord: Sendable, Equatable {
     /// The latest change of its heartbeat, log or report (or its start): what `stalled` is
     /// measured from.
     public var lastActivity: Timestamp?
+    /// Waiting for an automatic retry (`retries`): not started before this time.
+    public var notBefore: Timestamp?
 
     public init(id: String, ext: String, name: String, state: TaskState) {
         self.id = id
@@ -136,6 +138,7 @@ public struct TaskRecord: Sendable, Equatable {
             ("retries", .optional(retries.map(Int64.init))),
             ("stalled", .bool(stalled)),
             ("last_activity", .optional(lastActivity)),
+            ("not_before", .optional(notBefore)),
         ])
     }
 
@@ -182,6 +185,7 @@ public struct TaskRecord: Sendable, Equatable {
         retries = json["retries"]?.int.map { Int($0) }
         if case .bool(let b)? = json["stalled"] { stalled = b }
         lastActivity = json["last_activity"]?.string.flatMap(Timestamp.init(iso8601:))
+        notBefore = json["not_before"]?.string.flatMap(Timestamp.init(iso8601:))
     }
 
     /// Writes `progress.json` (atomically).
