@@ -175,19 +175,66 @@ def _floor_once(m: Recorder, n: int, gap_ns: int) -> list[float]:
     return [(seen[k] - t0) / 1e6 for k, t0 in t_start.items()]
 
 
-def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5) -> dict:
+def _schedstat(pid: int) -> dict[str, tuple[int, int]]:
+    """Per thread of pid: (ns on a CPU, ns waiting on a run queue), from /proc/<pid>/task/*/schedstat."""
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                run, wait, _ = f.read().split()
+            out[tid] = (int(run), int(wait))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def _sched_delta(a: dict, b: dict) -> dict:
+    cpu = sum(v[0] - a.get(t, (0, 0))[0] for t, v in b.items())
+    wait = sum(v[1] - a.get(t, (0, 0))[1] for t, v in b.items())
+    return {"cpu_ms": cpu / 1e6, "runqueue_wait_ms": wait / 1e6}
+
+
+def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5, root: Path | None = None,
+                         tag: str = "", isolation: str | None = "none", front_matter: str = "",
+                         max_parallel: int | None = None, load: "WorktreeFeeder | None" = None,
+                         while_loaded=None) -> dict:
+    """One latency run: a long-running `gadugi run` with the agent ': > "$LAT/$GADUGI_TASK_ID"', `warm`
+    warm-up prompts, then n prompts renamed from queue/tmp into queue/incoming gap_ns apart.
+    Defaults are the pickup measurement's (fresh root, `--isolation none`). For other uses: root (an
+    existing, initialised root; its agent files then go to a fresh directory outside it), tag (name
+    prefix, so several runs can share a root: warm-ups w<tag>…, measured p<tag>…), isolation (None: no
+    --isolation option), front_matter (put before every prompt), max_parallel, and load (a
+    WorktreeFeeder: started after the warm-up, measuring starts once it is under way, and it is
+    drained before the coordinator is stopped); while_loaded (called after the measurement, the load
+    still running; with the window the load was under way in, returned as "while_loaded")."""
     ctx = m.ctx
-    root = ctx.init_root("pickup")
+    if root is None:
+        root = ctx.init_root("pickup")
+        lat = root / "lat"
+        lat.mkdir()
+    else:
+        lat = ctx.workdir(f"lat-{tag.rstrip('-') or 'run'}") / "lat"
+        lat.mkdir()
     q = ctx.queue(root)
-    lat = root / "lat"
-    lat.mkdir()
+    done_before = ctx.states(root)["done"]
     agent = ": > " + shlex.quote(str(lat) + "/") + '"$GADUGI_TASK_ID"'
-    warm_names = ctx.place_prompts(root, warm, prefix="w", into="tmp")
-    names = ctx.place_prompts(root, n, prefix="p", into="tmp")
+    warm_names = ctx.place_prompts(root, warm, prefix=f"w{tag}", into="tmp", front_matter=front_matter)
+    names = ctx.place_prompts(root, n, prefix=f"p{tag}", into="tmp", front_matter=front_matter)
+    ours = {x[:-3] for x in warm_names + names}
     obs = Observer(ctx, lat)
-    cmd = [ctx.cfg.gadugi, "run", "--root", str(root), "--isolation", "none", "--max-parallel", str(ctx.cfg.max_parallel), "--agent", agent]
-    coord = ctx.launch(cmd, root / "coordinator.out", root / "coordinator.err")
+    mp = max_parallel or ctx.cfg.max_parallel
+    cmd = [ctx.cfg.gadugi, "run", "--root", str(root)]
+    if isolation:
+        cmd += ["--isolation", isolation]
+    cmd += ["--max-parallel", str(mp), "--agent", agent]
+    log = "coordinator" + (f"-{tag.rstrip('-')}" if tag else "")
+    coord = ctx.launch(cmd, root / f"{log}.out", root / f"{log}.err")
     problems = []
+    load_info = extra = sched = None
     try:
         # Warm-up: proves the coordinator is watching and the pipeline works; not counted.
         for w in warm_names:
@@ -199,8 +246,12 @@ def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5) -> dic
                                  f"stderr: {coord.stderr_tail()!r}")
             if not coord.alive():
                 raise BenchError(f"`gadugi run` exited during warm-up; stderr: {coord.stderr_tail()!r}")
+        if load is not None:
+            load.start()
+            load.wait_under_way(coord, lat)
         time.sleep(0.3)
         t_mono, t_real = {}, {}
+        sched0 = _schedstat(coord.pid)
         t_next = time.monotonic_ns() + 100_000_000
         for i, name in enumerate(names):
             src, dst = q / "tmp" / name, q / "incoming" / name
@@ -210,15 +261,28 @@ def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5) -> dic
             os.rename(src, dst)
             t_mono[name[:-3]] = t0
             t_real[name[:-3]] = tr
-        ok = wait_for(lambda: len(os.listdir(lat)) >= n + warm, 30, 0.01)
+        ok = wait_for(lambda: len(ours.intersection(os.listdir(lat))) >= n + warm, 30, 0.01)
+        # The coordinator's threads over the measurement: CPU, and time spent ready but not running.
+        sched = _sched_delta(sched0, _schedstat(coord.pid))
         seen = obs.stop()
         if not ok:
             missing = sorted(set(t_mono) - set(seen))
             raise BenchError(f"{len(missing)} of {n} prompts renamed into incoming (30 ms apart) never started "
                              f"an agent within 30 s (e.g. {missing[:5]}); queue: {ctx.states(root)}")
+        if load is not None:
+            window = (min(t_mono.values()), max(seen[k] for k in t_mono))
+            load_info = load.window_stats(window)
+            if while_loaded is not None:
+                a = time.monotonic_ns()
+                value = while_loaded()
+                extra = {"value": value, "load": load.window_stats((a, time.monotonic_ns()))}
     finally:
         if obs.p.poll() is None:
             obs.stop()
+        if load is not None:
+            load.stop(coord)    # stop feeding, let the worktree tasks in flight finish
+        if not coord.alive() and not (load is not None and any("exited before" in x for x in load.problems)):
+            problems.append(f"`gadugi run` exited before the harness stopped it; stderr: {coord.stderr_tail(300)!r}")
         coord.signal(signal.SIGTERM)
         st = coord.wait(15, before_kill=lambda: problems.append(
             "`gadugi run` did not exit within 15 s of SIGTERM (killed with SIGKILL)"))
@@ -227,8 +291,11 @@ def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5) -> dic
         problems.append(f"`gadugi run` exited {st.exit_code} (signal {st.signal}) on SIGTERM; contract says 0; "
                         f"stderr: {coord.stderr_tail(300)!r}")
     states = ctx.states(root)
-    if states["done"] != n + warm:
-        problems.append(f"after the latency run: expected {n + warm} in done/, queue is {states}")
+    want = done_before + n + warm + (load.done_count() if load is not None else 0)
+    if states["done"] != want or any(states[k] for k in ("incoming", "claimed", "running", "failed", "rejected")):
+        problems.append(f"after the latency run: expected {want} in done/ and nothing elsewhere, queue is {states}")
+    if load is not None:
+        problems += load.problems
     lat_ms = {k: (seen[k] - t0) / 1e6 for k, t0 in t_mono.items()}
     # Where the time goes (ms resolution, wall clock): rename -> claimed_at / started_at.
     claim, start = [], []
@@ -243,7 +310,7 @@ def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5) -> dic
         if s:
             start.append((s - tr) / 1e6)
     return {"lat_ms": list(lat_ms.values()), "claim_ms": claim, "start_ms": start, "problems": problems,
-            "coordinator": st.as_dict()}
+            "coordinator": st.as_dict(), "load": load_info, "while_loaded": extra, "sched": sched}
 
 
 @measurement("pickup", "Pickup latency")
@@ -642,3 +709,4 @@ def worktree(m: Recorder):
            "(prompts outside the repo) from spawn to exit, with and without `--isolation none`; overhead per task "
            "= (worktrees wall − none wall) / N, so gadugi's fixed start-up cancels out. Ratios are paired by repetition.")
     m.data = data
+
