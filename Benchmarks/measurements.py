@@ -23,10 +23,11 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from benchlib import (BenchError, Context, Recorder, clean_env, measurement, median, percentile,
+from benchlib import (BenchError, Context, Recorder, Tracked, clean_env, measurement, median, percentile,
                       run_timed)
 
 HERE = Path(__file__).resolve().parent
@@ -710,3 +711,272 @@ def worktree(m: Recorder):
            "= (worktrees wall − none wall) / N, so gadugi's fixed start-up cancels out. Ratios are paired by repetition.")
     m.data = data
 
+
+# ============================================================================= pickup under worktree load
+
+
+class WorktreeFeeder:
+    """Keeps `in_flight` worktree tasks in a running coordinator's queue at all times, from a thread:
+    plain prompts <prefix>NNNNN.md (no front matter, so each gets a worktree: `git worktree add`, the
+    agent, `git worktree remove`), renamed from queue/tmp into queue/incoming; a new one is dropped as
+    soon as one is seen in done/ or failed/ (polled every 50 ms). Records when each was dropped and
+    seen finished (CLOCK_MONOTONIC, the clock the latency harness uses), and samples how many were in
+    queue/running/. The tasks are staggered (see wait_under_way): started together they would stay in
+    lockstep and could all be mid-way through a whole measurement, none finishing in it."""
+
+    POLL_S = 0.05
+
+    def __init__(self, ctx: Context, root: Path, prefix: str, in_flight: int = 2, ready_timeout: float = 180):
+        self.ctx, self.root, self.prefix, self.in_flight = ctx, root, prefix, in_flight
+        self.q = ctx.queue(root)
+        self.ready_timeout = ready_timeout
+        self.dropped: dict[str, int] = {}       # task id -> monotonic ns when renamed into incoming
+        self.finished: dict[str, tuple[int, bool]] = {}   # task id -> (monotonic ns seen, in done/)
+        self.running_samples: list[tuple[int, int]] = []  # (monotonic ns, how many in running/)
+        self.problems: list[str] = []
+        self._feeding = threading.Event()
+        self._quit = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._k = 0
+        self.target = 0
+
+    def _drop(self):
+        self._k += 1
+        name = f"{self.prefix}{self._k:05d}.md"
+        with open(self.q / "tmp" / name, "w") as f:
+            f.write(f"Worktree load task {self._k}: do nothing.\n")
+        t = time.monotonic_ns()
+        os.rename(self.q / "tmp" / name, self.q / "incoming" / name)
+        self.dropped[name[:-3]] = t
+
+    def _pending(self) -> list[str]:
+        return [t for t in self.dropped if t not in self.finished]
+
+    def _loop(self):
+        try:
+            while not self._quit.is_set():
+                now = time.monotonic_ns()
+                pend = self._pending()
+                running = 0
+                for tid in pend:
+                    if os.path.exists(self.q / "done" / f"{tid}.md"):
+                        self.finished[tid] = (now, True)
+                    elif os.path.exists(self.q / "failed" / f"{tid}.md"):
+                        self.finished[tid] = (now, False)
+                    elif os.path.exists(self.q / "running" / f"{tid}.md"):
+                        running += 1
+                self.running_samples.append((now, running))
+                if self._feeding.is_set():
+                    for _ in range(self.target - len(self._pending())):
+                        self._drop()
+                elif not self._pending():
+                    return
+                self._quit.wait(self.POLL_S)
+        except Exception as e:  # reported, never swallowed
+            self.problems.append(f"worktree feeder thread: {e!r}")
+
+    def start(self):
+        self.target = 1
+        self._feeding.set()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def wait_under_way(self, coord: Tracked, lat: Path):
+        """Staggers the load and blocks until it is under way: one task alone until it finishes (its
+        time T), then the next, and half of T later the others (up to in_flight); then waits until one
+        task in flight has run its agent (lat/<id> exists: its `git worktree add` is over, its
+        `remove` is next, so it finishes soon) while another has not (its worktree is being made).
+        Measuring then starts with a worktree being created and one about to finish."""
+        def check(what: str, pred, timeout: float):
+            if not wait_for(lambda: pred() or not coord.alive() or self.problems, timeout, 0.05) \
+                    or not coord.alive() or self.problems:
+                raise BenchError(f"worktree load did not get under way: {what} within {timeout:.0f} s (dropped "
+                                 f"{len(self.dropped)}, finished {len(self.finished)}; coordinator alive: "
+                                 f"{coord.alive()}; {self.problems}); queue: {self.ctx.states(self.root)}; "
+                                 f"stderr: {coord.stderr_tail()!r}")
+        check("no worktree task finished", lambda: self.finished, self.ready_timeout)
+        first = next(iter(self.finished))
+        t_one = (self.finished[first][0] - self.dropped[first]) / 1e9
+        time.sleep(min(t_one / 2, 30))
+        self.target = self.in_flight
+
+        def staggered():
+            pend = self._pending()
+            made = [t for t in pend if (lat / t).exists()]
+            return len(pend) >= 2 and made and len(made) < len(pend)
+        check("no task in flight ran its agent while another was still being set up", staggered, self.ready_timeout)
+
+    def window_stats(self, window: tuple[int, int]) -> dict:
+        """What the load did during window = (first rename, last measured agent start), monotonic ns."""
+        a, b = window
+        fins, drops = dict(self.finished), dict(self.dropped)   # copies: the thread goes on
+        samples = [r for t, r in list(self.running_samples) if a <= t <= b]
+        durations = [(fins[t][0] - d) / 1e9 for t, d in drops.items() if t in fins]
+        return {
+            "window_s": (b - a) / 1e9,
+            "completed_in_window": sum(1 for t, ok in fins.values() if a <= t <= b),
+            "dropped_in_window": sum(1 for d in drops.values() if a <= d <= b),
+            "running_samples_in_window": len(samples),
+            "share_of_window_with_one_running": (sum(1 for r in samples if r > 0) / len(samples)) if samples else None,
+            "mean_running_in_window": (sum(samples) / len(samples)) if samples else None,
+            "task_drop_to_done_s": durations,
+        }
+
+    def stop(self, coord: Tracked, timeout: float = 180):
+        """Stop feeding; wait for the worktree tasks in flight to finish (so the coordinator can be stopped
+        with nothing running)."""
+        if self._thread is None:
+            return
+        self._feeding.clear()
+        end = time.monotonic() + timeout
+        while self._thread.is_alive() and coord.alive() and time.monotonic() < end:
+            self._thread.join(0.2)
+        if self._thread.is_alive():
+            self._quit.set()
+            self._thread.join(5)
+            if not coord.alive():
+                self.problems.append(f"`gadugi run` exited before the harness stopped it, with worktree tasks "
+                                     f"{self._pending()} in flight; queue: {self.ctx.states(self.root)}; stderr: "
+                                     f"{coord.stderr_tail(300)!r}")
+            else:
+                self.problems.append(f"worktree tasks {self._pending()} did not finish within {timeout:.0f} s of "
+                                     f"the measurement's end; queue: {self.ctx.states(self.root)}")
+        failed = [t for t, (_, ok) in self.finished.items() if not ok]
+        if failed:
+            tdir = self.root / ".gadugi" / "monitoring" / "tasks" / failed[0]
+            detail = ""
+            for fn in ("progress.json", "output.log"):
+                if (tdir / fn).exists():
+                    detail += f" {fn}: {(tdir / fn).read_text(errors='replace')[:300]!r}"
+            self.problems.append(f"{len(failed)} worktree load task(s) failed (e.g. {failed[0]}):{detail}")
+        self._thread = None
+
+    def done_count(self) -> int:
+        return sum(1 for _, ok in self.finished.values() if ok)
+
+
+WTPICKUP_MAX_PARALLEL = 4
+WTPICKUP_IN_FLIGHT = 2
+NO_ISOLATION = "---\nisolation: none\n---\n"
+
+
+@measurement("worktree-pickup", "Pickup under worktree load", needs_gadugi=True)
+def worktree_pickup(m: Recorder):
+    """Pickup latency of tasks with front matter `isolation: none` in a root that is a git repository of
+    many files (every other task gets a worktree), with and without worktree tasks in flight, in the same
+    repetition, same harness, same `--max-parallel 4`."""
+    ctx = m.ctx
+    n = m.cfg.sizes["pickup_prompts"]
+    files = m.cfg.sizes["worktree_pickup_files"]
+    gap_ns = 30_000_000
+    mp = WTPICKUP_MAX_PARALLEL
+    t0 = time.perf_counter()
+    repo = _make_repo(ctx, files)
+    ctx.gadugi("init", "--root", str(repo))
+    m.log(f"repository of {files:,} files made in {time.perf_counter() - t0:.1f} s: {repo}")
+    base, loaded, loads, floor0, floor1, floor_loads = [], [], [], [], [], []
+    for rep in m.reps():
+        m.log(f"rep {rep}: no load ({n} `isolation: none` prompts, 30 ms apart, --max-parallel {mp}; then the floor)")
+        b = _gadugi_latency_once(m, n, gap_ns, root=repo, tag=f"b{rep}-", isolation=None,
+                                 front_matter=NO_ISOLATION, max_parallel=mp)
+        floor0.append(_floor_once(m, n, gap_ns))
+        m.log(f"rep {rep}: under load ({WTPICKUP_IN_FLIGHT} worktree tasks kept in flight; then the floor)")
+        feeder = WorktreeFeeder(ctx, repo, prefix=f"g{rep}-", in_flight=WTPICKUP_IN_FLIGHT)
+        x = _gadugi_latency_once(m, n, gap_ns, root=repo, tag=f"l{rep}-", isolation=None,
+                                 front_matter=NO_ISOLATION, max_parallel=mp, load=feeder,
+                                 while_loaded=lambda: _floor_once(m, n, gap_ns))
+        for pr in b["problems"] + x["problems"]:
+            m.problem(pr)
+        li = x["load"]
+        floor1.append(x["while_loaded"]["value"])
+        floor_loads.append(x["while_loaded"]["load"])
+        bs, xs = sorted(b["lat_ms"]), sorted(x["lat_ms"])
+        f0, f1 = sorted(floor0[-1]), sorted(floor1[-1])
+        m.log(f"rep {rep}: p50 {percentile(bs, 50):.2f} → {percentile(xs, 50):.2f} ms, p95 {percentile(bs, 95):.2f} → "
+              f"{percentile(xs, 95):.2f} ms (floor p50 {percentile(f0, 50):.2f} → {percentile(f1, 50):.2f} ms); "
+              f"{li['completed_in_window']} worktree task(s) finished and {li['dropped_in_window']} dropped in the "
+              f"{li['window_s']:.1f} s window ({floor_loads[-1]['completed_in_window']} during the floor), "
+              f"{len(feeder.dropped)} in all")
+        base.append(b)
+        loaded.append(x)
+        loads.append(li)
+    valid = [i for i, li in enumerate(loads) if li["completed_in_window"] > 0]
+    invalid = [i + 1 for i in range(len(loads)) if i not in valid]
+
+    def pct(runs, p):
+        return [percentile(sorted(r["lat_ms"]), p) for r in runs]
+
+    for p in (50, 95, 99, 100):
+        label = "max" if p == 100 else f"p{p}"
+        m.row(f"no load: {label}", pct(base, p), "ms", 2)
+        m.row(f"worktree load: {label}", pct(loaded, p), "ms", 2)
+    r50 = [a / b for a, b in zip(pct(loaded, 50), pct(base, 50))]
+    r95 = [a / b for a, b in zip(pct(loaded, 95), pct(base, 95))]
+    m.row("p50 under load ÷ no load", r50, "×", 2, note="paired by repetition")
+    m.row("p95 under load ÷ no load", r95, "×", 2, note="paired by repetition")
+
+    def fpct(runs, p):
+        return [percentile(sorted(r), p) for r in runs]
+
+    fr50 = [a / b for a, b in zip(fpct(floor1, 50), fpct(floor0, 50))]
+    m.row("floor, no load: p50", fpct(floor0, 50), "ms", 2, note="sh started by the harness")
+    m.row("floor, worktree load: p50", fpct(floor1, 50), "ms", 2, note="sh started by the harness")
+    m.row("floor, worktree load: p95", fpct(floor1, 95), "ms", 2, note="sh started by the harness")
+    m.row("floor p50 under load ÷ no load", fr50, "×", 2, note="what the load does to any process start")
+    m.row("gadugi p50 − floor p50, no load", [a - b for a, b in zip(pct(base, 50), fpct(floor0, 50))], "ms", 2)
+    m.row("gadugi p50 − floor p50, worktree load", [a - b for a, b in zip(pct(loaded, 50), fpct(floor1, 50))], "ms", 2)
+    for label, runs in (("no load", base), ("worktree load", loaded)):
+        if all(x["sched"] for x in runs):
+            m.row(f"{label}: coordinator run-queue wait per prompt", [x["sched"]["runqueue_wait_ms"] / n for x in runs],
+                  "ms", 2, note="schedstat, all its threads, first rename → last agent start")
+            m.row(f"{label}: coordinator CPU per prompt", [x["sched"]["cpu_ms"] / n for x in runs], "ms", 2,
+                  note="schedstat, same span")
+    m.row("worktree tasks finished during the floor under load", [x["completed_in_window"] for x in floor_loads],
+          "tasks", 0)
+    m.row("worktree tasks finished during the measurement", [li["completed_in_window"] for li in loads], "tasks", 0,
+          note="first rename → last agent start")
+    m.row("measurement window", [li["window_s"] for li in loads], "s", 1)
+    m.row("share of the window with a worktree task in running/", [li["share_of_window_with_one_running"]
+                                                                      for li in loads], "", 2, note="sampled every 50 ms")
+    durs = [median(li["task_drop_to_done_s"]) for li in loads if li["task_drop_to_done_s"]]
+    if durs:
+        m.row("worktree task, dropped → seen in done/", durs, "s", 1, note="median per repetition")
+    for label, runs in (("no load", base), ("worktree load", loaded)):
+        cl = [median(x["claim_ms"]) for x in runs if x["claim_ms"]]
+        sl = [median(x["start_ms"]) for x in runs if x["start_ms"]]
+        if cl:
+            m.row(f"{label}: rename → claimed_at p50", cl, "ms", 1, note="progress.json, truncated to ms")
+        if sl:
+            m.row(f"{label}: rename → started_at p50", sl, "ms", 1, note="progress.json, truncated to ms")
+    if not valid:
+        m.target("pickup p50 under worktree load ≤ 1.10× without", None,
+                 "invalid: no worktree task finished during the measurement in any repetition")
+    else:
+        r = median([r50[i] for i in valid])
+        r95v = median([r95[i] for i in valid])
+        m.target("pickup p50 under worktree load ≤ 1.10× without", r <= 1.10,
+                 f"{r:.2f}× ({median([pct(loaded, 50)[i] for i in valid]):.2f} vs "
+                 f"{median([pct(base, 50)[i] for i in valid]):.2f} ms; p95 {r95v:.2f}×)")
+    if invalid:
+        m.note(f"INVALID repetition(s) {', '.join(map(str, invalid))}: no worktree task finished during the "
+               "measurement, so the load was not shown to be real; the target uses only the other repetitions.")
+    m.note(f"A git repository of {files:,} files (10 folders, one commit) is the gadugi root, so every task gets a "
+           f"worktree unless its front matter says `isolation: none`. Each repetition runs the pickup harness twice "
+           f"with `gadugi run --max-parallel {mp}` (no --isolation option) and the pickup agent: {n} prompts with "
+           "front matter `isolation: none`, renamed into incoming 30 ms apart (5 warm-ups first), once alone and "
+           f"once while a feeder thread keeps {WTPICKUP_IN_FLIGHT} plain prompts (each a `git worktree add` + "
+           "agent + `git worktree remove`) in the queue, dropping a new one as soon as one reaches done/. "
+           "The worktree tasks are staggered (one alone until it finishes in T, the next, and T/2 later the second), "
+           "and measuring under load starts once one task in flight has run its agent (its `git worktree add` is "
+           "over, its `remove` is next) while the other's worktree is still being made. After each "
+           "gadugi run the floor (the pickup measurement's: the same agent started by the harness with posix_spawn, "
+           "same schedule) is measured too, the second time with the load still running, to show what the load "
+           "does to any process start on this machine. Ratios are "
+           "paired by repetition; the run without load comes first in each repetition, so it follows the previous "
+           "repetition's worktree removals (this disk creates files slowly for minutes after bulk deletions).")
+    m.data = {"files": files, "repo": str(repo), "max_parallel": mp, "in_flight": WTPICKUP_IN_FLIGHT,
+              "no_load_ms": [b["lat_ms"] for b in base], "load_ms": [x["lat_ms"] for x in loaded],
+              "floor_no_load_ms": floor0, "floor_load_ms": floor1, "floor_load": floor_loads,
+              "load": loads, "ratio_p50": r50, "ratio_p95": r95, "invalid_reps": invalid,
+              "coordinators": {"no_load": [b["coordinator"] for b in base],
+                               "load": [x["coordinator"] for x in loaded]}}
