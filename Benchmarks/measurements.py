@@ -97,21 +97,22 @@ def parse_iso_ns(s: str | None) -> int | None:
 PROMPT_AGE_S = 3.0
 
 
-def gadugi_drain(ctx: Context, n: int, rep: int, aged: bool = True) -> dict:
+def gadugi_drain(ctx: Context, n: int, rep: int, aged: bool = True, deps: bool = False) -> dict:
     """`gadugi run --until-idle --max-parallel 2 --agent true` on n prompts already in incoming,
     in a fresh root. Timed from the spawn of the coordinator to its exit. Memoized per (n, rep):
     throughput, backlog and scaling share identical runs instead of repeating them.
     aged: start the coordinator only once every prompt is PROMPT_AGE_S old; aged=False starts it
     right after writing them. gadugi's start-up scan claims a file at once when no other process
     has it open (a write-lease probe), and falls back to a 2 s quiet period only where it cannot
-    ask; the fresh variant shows that freshly written prompts cost nothing extra."""
-    key = ("drain", n, rep, aged)
+    ask; the fresh variant shows that freshly written prompts cost nothing extra.
+    deps: every prompt gets the front matter of _dep_front_matter (chains of 10, and more)."""
+    key = ("drain", n, rep, aged, deps)
     if key in ctx.cache:
         return ctx.cache[key]
-    root = ctx.init_root(f"drain{n}-r{rep}" + ("" if aged else "-fresh"))
+    root = ctx.init_root(f"drain{n}-r{rep}" + ("" if aged else "-fresh") + ("-deps" if deps else ""))
     t_placed = time.monotonic()
     if n:
-        ctx.place_prompts(root, n)
+        ctx.place_prompts(root, n, front_matter=(lambda i: _dep_front_matter(i, n)) if deps else "")
     if aged and n:
         time.sleep(max(0.0, PROMPT_AGE_S - (time.monotonic() - t_placed)))
     mp = str(ctx.cfg.max_parallel)
@@ -142,6 +143,23 @@ def gadugi_drain(ctx: Context, n: int, rep: int, aged: bool = True) -> dict:
     res = {"root": str(root), "n": n, "aged": aged, "first_claim_s": first_claim, **st.as_dict()}
     ctx.cache[key] = res
     return res
+
+
+def _dep_names(i: int, n: int) -> list[str]:
+    """What prompt i (1-based, file t<i>.md, so task name t<i>) depends on: the one before it within
+    chains of 10 (1-10, 11-20, ...), and every 100th also on two in other chains (i-25 and i-75)."""
+    width = max(5, len(str(n)))
+    deps = []
+    if (i - 1) % 10:
+        deps.append(i - 1)
+    if i % 100 == 0:
+        deps += [i - 25, i - 75]
+    return [f"t{j:0{width}d}" for j in deps]
+
+
+def _dep_front_matter(i: int, n: int) -> str:
+    d = _dep_names(i, n)
+    return f"---\ndepends_on: [{', '.join(d)}]\n---\n" if d else ""
 
 
 # ============================================================================= 1. pickup latency
@@ -531,6 +549,91 @@ def backlog(m: Recorder):
            f"{m.cfg.max_parallel} --agent true` starts; the RSS target uses the larger of VmHWM and ru_maxrss.")
     m.data = {"n": n, "runs": runs, "status_json_ms": t_json, "status_json_all_ms": t_all, "status_text_ms": t_txt,
               "status_json_sample": {k: st.get(k) for k in ("counts", "coordinator", "schema_version")}}
+
+
+def _deps_events(root: Path, n: int) -> dict:
+    """From events.jsonl (one line per transition, in the order they happened): tasks that went to
+    `running` before every task they depend on was `done` ("violations"), the dependencies checked
+    ("edges"), and the most tasks claimed but not finished at once ("max_active") and of those the
+    most waiting for a dependency ("max_waiting"); a task that becomes ready again is logged as
+    `claimed` once more, so tasks are counted by their latest state, not by claim lines."""
+    width = max(5, len(str(n)))
+    done_at, started_at = {}, {}
+    state: dict[str, str] = {}
+    count = {"claimed": 0, "waiting": 0, "running": 0, "blocked": 0}
+    max_active = max_waiting = 0
+    with open(root / ".gadugi" / "monitoring" / "events.jsonl") as f:
+        for k, line in enumerate(f):
+            ev = json.loads(line)
+            tid, st = ev.get("id"), ev.get("state")
+            if st == "done":
+                done_at.setdefault(tid, k)
+            elif st == "running":
+                started_at.setdefault(tid, k)
+            old = state.get(tid)
+            if old in count:
+                count[old] -= 1
+            state[tid] = st
+            if st in count:
+                count[st] += 1
+            max_active = max(max_active, sum(count.values()))
+            max_waiting = max(max_waiting, count["waiting"])
+    bad, edges = [], 0
+    for i in range(1, n + 1):
+        tid = f"t{i:0{width}d}"
+        for dep in _dep_names(i, n):
+            edges += 1
+            if tid not in started_at or dep not in done_at or started_at[tid] < done_at[dep]:
+                bad.append(f"{tid} started (event line {started_at.get(tid)}) before {dep} was done "
+                           f"(event line {done_at.get(dep)})")
+    return {"violations": bad, "edges": edges, "max_active": max_active, "max_waiting": max_waiting}
+
+
+@measurement("backlog-deps", "Backlog with dependencies", needs_gadugi=True)
+def backlog_deps(m: Recorder):
+    """The backlog drain with a dependency graph: each of the prompts depends on the one before it
+    within chains of 10, and every 100th on two more in other chains."""
+    n = m.cfg.sizes["backlog_deps_tasks"]
+    runs = [gadugi_drain(m.ctx, n, rep, deps=True) for rep in m.reps()]
+    edges = 0
+    evs = []
+    for r in runs:
+        ev = _deps_events(Path(r["root"]), n)
+        evs.append(ev)
+        edges = ev["edges"]
+        m.log(f"drained {n} with dependencies in {r['wall_s']:.2f} s, VmHWM {r['vmhwm_kb']} kB, "
+              f"ru_maxrss {r['ru_maxrss_kb']} kB; at most {ev['max_active']} claimed at once, {ev['max_waiting']} "
+              "of them waiting")
+        if ev["violations"]:
+            m.problem(f"{len(ev['violations'])} of {edges} dependencies not respected in {r['root']} (events.jsonl "
+                      f"order), e.g. {ev['violations'][:3]}")
+    m.row(f"drain {n:,} waiting with dependencies, agent true", [r["wall_s"] for r in runs], "s", 2)
+    m.row("drain rate", [n / r["wall_s"] for r in runs], "tasks/s", 0)
+    if all(r["first_claim_s"] is not None for r in runs):
+        m.row("coordinator start → first claim", [r["first_claim_s"] * 1000 for r in runs], "ms", 0,
+              note="events.jsonl, ms resolution")
+    hwm = [r["vmhwm_kb"] / 1024 if r["vmhwm_kb"] else None for r in runs]
+    mrss = [r["ru_maxrss_kb"] / 1024 for r in runs]
+    m.row("coordinator peak RSS (VmHWM)", hwm, "MB", 1, note="last sample, every 20 ms, before exit")
+    m.row("coordinator peak RSS (ru_maxrss)", mrss, "MB", 1, note="wait4; includes its children")
+    m.row("coordinator CPU (user+sys)", [r["self_cpu_s"] for r in runs], "s", 2)
+    m.row("most tasks claimed and not finished at once", [e["max_active"] for e in evs], "tasks", 0,
+          note="events.jsonl")
+    m.row("most tasks waiting for a dependency at once", [e["max_waiting"] for e in evs], "tasks", 0,
+          note="events.jsonl")
+    peak = median([max(h or 0, r) for h, r in zip(hwm, mrss)])
+    m.target(f"< 40 MB peak RSS with {n:,} waiting with dependencies", peak < 40, f"{peak:.1f} MB")
+    m.note(f"{n:,} prompts placed in queue/incoming (≥ {PROMPT_AGE_S:.0f} s before the start) of a fresh root, then "
+           f"`gadugi run --until-idle --isolation none --max-parallel {m.cfg.max_parallel} --agent true`. Each prompt "
+           "t<i> has front matter `depends_on`: t<i−1> within chains of 10 (t1–t10, t11–t20, …), and every 100th "
+           f"also t<i−25> and t<i−75> (in other chains): {edges:,} dependencies, names from the file names. "
+           "Checked: every task in done/ and nothing elsewhere, and from events.jsonl (one line per transition, in "
+           "order) that no task went to `running` before all it depends on were `done`; from the same lines, the "
+           "most tasks claimed and not yet finished at once, and of those waiting for a dependency. The RSS target "
+           "uses the larger of VmHWM and ru_maxrss.")
+    m.data = {"n": n, "edges": edges, "runs": runs,
+              "events": [{k: v for k, v in e.items() if k != "violations"} | {"violations": len(e["violations"])}
+                         for e in evs]}
 
 
 # ============================================================================= 4. scaling
