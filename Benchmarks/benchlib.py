@@ -152,17 +152,21 @@ class Context:
     def queue(root: Path) -> Path:
         return root / ".gadugi" / "queue"
 
-    def place_prompts(self, root: Path, n: int, prefix: str = "t", into: str = "incoming") -> list[str]:
+    def place_prompts(self, root: Path, n: int, prefix: str = "t", into: str = "incoming",
+                      front_matter: str | Callable[[int], str] = "") -> list[str]:
         """Write n one-line prompts Maildir style (queue/tmp, then rename into queue/<into>).
-        into="tmp" leaves them in tmp (for the latency measurement). Returns the file names."""
+        into="tmp" leaves them in tmp (for the latency measurement). front_matter: text put before
+        each prompt's line (e.g. "---\\nisolation: none\\n---\\n"), or a function of the prompt's
+        number (1-based) returning it. Returns the file names."""
         q = self.queue(root)
         names = []
         width = max(5, len(str(n)))
         for i in range(1, n + 1):
             name = f"{prefix}{i:0{width}d}.md"
             tmp = q / "tmp" / name
+            fm = front_matter(i) if callable(front_matter) else front_matter
             with open(tmp, "w") as f:
-                f.write(f"Benchmark prompt {i}: do nothing.\n")
+                f.write(f"{fm}Benchmark prompt {i}: do nothing.\n")
             if into != "tmp":
                 os.rename(tmp, q / into / name)
             names.append(name)

@@ -23,10 +23,11 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from benchlib import (BenchError, Context, Recorder, clean_env, measurement, median, percentile,
+from benchlib import (BenchError, Context, Recorder, Tracked, clean_env, measurement, median, percentile,
                       run_timed)
 
 HERE = Path(__file__).resolve().parent
@@ -96,21 +97,22 @@ def parse_iso_ns(s: str | None) -> int | None:
 PROMPT_AGE_S = 3.0
 
 
-def gadugi_drain(ctx: Context, n: int, rep: int, aged: bool = True) -> dict:
+def gadugi_drain(ctx: Context, n: int, rep: int, aged: bool = True, deps: bool = False) -> dict:
     """`gadugi run --until-idle --max-parallel 2 --agent true` on n prompts already in incoming,
     in a fresh root. Timed from the spawn of the coordinator to its exit. Memoized per (n, rep):
     throughput, backlog and scaling share identical runs instead of repeating them.
     aged: start the coordinator only once every prompt is PROMPT_AGE_S old; aged=False starts it
     right after writing them. gadugi's start-up scan claims a file at once when no other process
     has it open (a write-lease probe), and falls back to a 2 s quiet period only where it cannot
-    ask; the fresh variant shows that freshly written prompts cost nothing extra."""
-    key = ("drain", n, rep, aged)
+    ask; the fresh variant shows that freshly written prompts cost nothing extra.
+    deps: every prompt gets the front matter of _dep_front_matter (chains of 10, and more)."""
+    key = ("drain", n, rep, aged, deps)
     if key in ctx.cache:
         return ctx.cache[key]
-    root = ctx.init_root(f"drain{n}-r{rep}" + ("" if aged else "-fresh"))
+    root = ctx.init_root(f"drain{n}-r{rep}" + ("" if aged else "-fresh") + ("-deps" if deps else ""))
     t_placed = time.monotonic()
     if n:
-        ctx.place_prompts(root, n)
+        ctx.place_prompts(root, n, front_matter=(lambda i: _dep_front_matter(i, n)) if deps else "")
     if aged and n:
         time.sleep(max(0.0, PROMPT_AGE_S - (time.monotonic() - t_placed)))
     mp = str(ctx.cfg.max_parallel)
@@ -141,6 +143,23 @@ def gadugi_drain(ctx: Context, n: int, rep: int, aged: bool = True) -> dict:
     res = {"root": str(root), "n": n, "aged": aged, "first_claim_s": first_claim, **st.as_dict()}
     ctx.cache[key] = res
     return res
+
+
+def _dep_names(i: int, n: int) -> list[str]:
+    """What prompt i (1-based, file t<i>.md, so task name t<i>) depends on: the one before it within
+    chains of 10 (1-10, 11-20, ...), and every 100th also on two in other chains (i-25 and i-75)."""
+    width = max(5, len(str(n)))
+    deps = []
+    if (i - 1) % 10:
+        deps.append(i - 1)
+    if i % 100 == 0:
+        deps += [i - 25, i - 75]
+    return [f"t{j:0{width}d}" for j in deps]
+
+
+def _dep_front_matter(i: int, n: int) -> str:
+    d = _dep_names(i, n)
+    return f"---\ndepends_on: [{', '.join(d)}]\n---\n" if d else ""
 
 
 # ============================================================================= 1. pickup latency
@@ -175,19 +194,66 @@ def _floor_once(m: Recorder, n: int, gap_ns: int) -> list[float]:
     return [(seen[k] - t0) / 1e6 for k, t0 in t_start.items()]
 
 
-def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5) -> dict:
+def _schedstat(pid: int) -> dict[str, tuple[int, int]]:
+    """Per thread of pid: (ns on a CPU, ns waiting on a run queue), from /proc/<pid>/task/*/schedstat."""
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                run, wait, _ = f.read().split()
+            out[tid] = (int(run), int(wait))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def _sched_delta(a: dict, b: dict) -> dict:
+    cpu = sum(v[0] - a.get(t, (0, 0))[0] for t, v in b.items())
+    wait = sum(v[1] - a.get(t, (0, 0))[1] for t, v in b.items())
+    return {"cpu_ms": cpu / 1e6, "runqueue_wait_ms": wait / 1e6}
+
+
+def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5, root: Path | None = None,
+                         tag: str = "", isolation: str | None = "none", front_matter: str = "",
+                         max_parallel: int | None = None, load: "WorktreeFeeder | None" = None,
+                         while_loaded=None) -> dict:
+    """One latency run: a long-running `gadugi run` with the agent ': > "$LAT/$GADUGI_TASK_ID"', `warm`
+    warm-up prompts, then n prompts renamed from queue/tmp into queue/incoming gap_ns apart.
+    Defaults are the pickup measurement's (fresh root, `--isolation none`). For other uses: root (an
+    existing, initialised root; its agent files then go to a fresh directory outside it), tag (name
+    prefix, so several runs can share a root: warm-ups w<tag>…, measured p<tag>…), isolation (None: no
+    --isolation option), front_matter (put before every prompt), max_parallel, and load (a
+    WorktreeFeeder: started after the warm-up, measuring starts once it is under way, and it is
+    drained before the coordinator is stopped); while_loaded (called after the measurement, the load
+    still running; with the window the load was under way in, returned as "while_loaded")."""
     ctx = m.ctx
-    root = ctx.init_root("pickup")
+    if root is None:
+        root = ctx.init_root("pickup")
+        lat = root / "lat"
+        lat.mkdir()
+    else:
+        lat = ctx.workdir(f"lat-{tag.rstrip('-') or 'run'}") / "lat"
+        lat.mkdir()
     q = ctx.queue(root)
-    lat = root / "lat"
-    lat.mkdir()
+    done_before = ctx.states(root)["done"]
     agent = ": > " + shlex.quote(str(lat) + "/") + '"$GADUGI_TASK_ID"'
-    warm_names = ctx.place_prompts(root, warm, prefix="w", into="tmp")
-    names = ctx.place_prompts(root, n, prefix="p", into="tmp")
+    warm_names = ctx.place_prompts(root, warm, prefix=f"w{tag}", into="tmp", front_matter=front_matter)
+    names = ctx.place_prompts(root, n, prefix=f"p{tag}", into="tmp", front_matter=front_matter)
+    ours = {x[:-3] for x in warm_names + names}
     obs = Observer(ctx, lat)
-    cmd = [ctx.cfg.gadugi, "run", "--root", str(root), "--isolation", "none", "--max-parallel", str(ctx.cfg.max_parallel), "--agent", agent]
-    coord = ctx.launch(cmd, root / "coordinator.out", root / "coordinator.err")
+    mp = max_parallel or ctx.cfg.max_parallel
+    cmd = [ctx.cfg.gadugi, "run", "--root", str(root)]
+    if isolation:
+        cmd += ["--isolation", isolation]
+    cmd += ["--max-parallel", str(mp), "--agent", agent]
+    log = "coordinator" + (f"-{tag.rstrip('-')}" if tag else "")
+    coord = ctx.launch(cmd, root / f"{log}.out", root / f"{log}.err")
     problems = []
+    load_info = extra = sched = None
     try:
         # Warm-up: proves the coordinator is watching and the pipeline works; not counted.
         for w in warm_names:
@@ -199,8 +265,12 @@ def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5) -> dic
                                  f"stderr: {coord.stderr_tail()!r}")
             if not coord.alive():
                 raise BenchError(f"`gadugi run` exited during warm-up; stderr: {coord.stderr_tail()!r}")
+        if load is not None:
+            load.start()
+            load.wait_under_way(coord, lat)
         time.sleep(0.3)
         t_mono, t_real = {}, {}
+        sched0 = _schedstat(coord.pid)
         t_next = time.monotonic_ns() + 100_000_000
         for i, name in enumerate(names):
             src, dst = q / "tmp" / name, q / "incoming" / name
@@ -210,15 +280,28 @@ def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5) -> dic
             os.rename(src, dst)
             t_mono[name[:-3]] = t0
             t_real[name[:-3]] = tr
-        ok = wait_for(lambda: len(os.listdir(lat)) >= n + warm, 30, 0.01)
+        ok = wait_for(lambda: len(ours.intersection(os.listdir(lat))) >= n + warm, 30, 0.01)
+        # The coordinator's threads over the measurement: CPU, and time spent ready but not running.
+        sched = _sched_delta(sched0, _schedstat(coord.pid))
         seen = obs.stop()
         if not ok:
             missing = sorted(set(t_mono) - set(seen))
             raise BenchError(f"{len(missing)} of {n} prompts renamed into incoming (30 ms apart) never started "
                              f"an agent within 30 s (e.g. {missing[:5]}); queue: {ctx.states(root)}")
+        if load is not None:
+            window = (min(t_mono.values()), max(seen[k] for k in t_mono))
+            load_info = load.window_stats(window)
+            if while_loaded is not None:
+                a = time.monotonic_ns()
+                value = while_loaded()
+                extra = {"value": value, "load": load.window_stats((a, time.monotonic_ns()))}
     finally:
         if obs.p.poll() is None:
             obs.stop()
+        if load is not None:
+            load.stop(coord)    # stop feeding, let the worktree tasks in flight finish
+        if not coord.alive() and not (load is not None and any("exited before" in x for x in load.problems)):
+            problems.append(f"`gadugi run` exited before the harness stopped it; stderr: {coord.stderr_tail(300)!r}")
         coord.signal(signal.SIGTERM)
         st = coord.wait(15, before_kill=lambda: problems.append(
             "`gadugi run` did not exit within 15 s of SIGTERM (killed with SIGKILL)"))
@@ -227,8 +310,11 @@ def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5) -> dic
         problems.append(f"`gadugi run` exited {st.exit_code} (signal {st.signal}) on SIGTERM; contract says 0; "
                         f"stderr: {coord.stderr_tail(300)!r}")
     states = ctx.states(root)
-    if states["done"] != n + warm:
-        problems.append(f"after the latency run: expected {n + warm} in done/, queue is {states}")
+    want = done_before + n + warm + (load.done_count() if load is not None else 0)
+    if states["done"] != want or any(states[k] for k in ("incoming", "claimed", "running", "failed", "rejected")):
+        problems.append(f"after the latency run: expected {want} in done/ and nothing elsewhere, queue is {states}")
+    if load is not None:
+        problems += load.problems
     lat_ms = {k: (seen[k] - t0) / 1e6 for k, t0 in t_mono.items()}
     # Where the time goes (ms resolution, wall clock): rename -> claimed_at / started_at.
     claim, start = [], []
@@ -243,7 +329,7 @@ def _gadugi_latency_once(m: Recorder, n: int, gap_ns: int, warm: int = 5) -> dic
         if s:
             start.append((s - tr) / 1e6)
     return {"lat_ms": list(lat_ms.values()), "claim_ms": claim, "start_ms": start, "problems": problems,
-            "coordinator": st.as_dict()}
+            "coordinator": st.as_dict(), "load": load_info, "while_loaded": extra, "sched": sched}
 
 
 @measurement("pickup", "Pickup latency")
@@ -465,6 +551,91 @@ def backlog(m: Recorder):
               "status_json_sample": {k: st.get(k) for k in ("counts", "coordinator", "schema_version")}}
 
 
+def _deps_events(root: Path, n: int) -> dict:
+    """From events.jsonl (one line per transition, in the order they happened): tasks that went to
+    `running` before every task they depend on was `done` ("violations"), the dependencies checked
+    ("edges"), and the most tasks claimed but not finished at once ("max_active") and of those the
+    most waiting for a dependency ("max_waiting"); a task that becomes ready again is logged as
+    `claimed` once more, so tasks are counted by their latest state, not by claim lines."""
+    width = max(5, len(str(n)))
+    done_at, started_at = {}, {}
+    state: dict[str, str] = {}
+    count = {"claimed": 0, "waiting": 0, "running": 0, "blocked": 0}
+    max_active = max_waiting = 0
+    with open(root / ".gadugi" / "monitoring" / "events.jsonl") as f:
+        for k, line in enumerate(f):
+            ev = json.loads(line)
+            tid, st = ev.get("id"), ev.get("state")
+            if st == "done":
+                done_at.setdefault(tid, k)
+            elif st == "running":
+                started_at.setdefault(tid, k)
+            old = state.get(tid)
+            if old in count:
+                count[old] -= 1
+            state[tid] = st
+            if st in count:
+                count[st] += 1
+            max_active = max(max_active, sum(count.values()))
+            max_waiting = max(max_waiting, count["waiting"])
+    bad, edges = [], 0
+    for i in range(1, n + 1):
+        tid = f"t{i:0{width}d}"
+        for dep in _dep_names(i, n):
+            edges += 1
+            if tid not in started_at or dep not in done_at or started_at[tid] < done_at[dep]:
+                bad.append(f"{tid} started (event line {started_at.get(tid)}) before {dep} was done "
+                           f"(event line {done_at.get(dep)})")
+    return {"violations": bad, "edges": edges, "max_active": max_active, "max_waiting": max_waiting}
+
+
+@measurement("backlog-deps", "Backlog with dependencies", needs_gadugi=True)
+def backlog_deps(m: Recorder):
+    """The backlog drain with a dependency graph: each of the prompts depends on the one before it
+    within chains of 10, and every 100th on two more in other chains."""
+    n = m.cfg.sizes["backlog_deps_tasks"]
+    runs = [gadugi_drain(m.ctx, n, rep, deps=True) for rep in m.reps()]
+    edges = 0
+    evs = []
+    for r in runs:
+        ev = _deps_events(Path(r["root"]), n)
+        evs.append(ev)
+        edges = ev["edges"]
+        m.log(f"drained {n} with dependencies in {r['wall_s']:.2f} s, VmHWM {r['vmhwm_kb']} kB, "
+              f"ru_maxrss {r['ru_maxrss_kb']} kB; at most {ev['max_active']} claimed at once, {ev['max_waiting']} "
+              "of them waiting")
+        if ev["violations"]:
+            m.problem(f"{len(ev['violations'])} of {edges} dependencies not respected in {r['root']} (events.jsonl "
+                      f"order), e.g. {ev['violations'][:3]}")
+    m.row(f"drain {n:,} waiting with dependencies, agent true", [r["wall_s"] for r in runs], "s", 2)
+    m.row("drain rate", [n / r["wall_s"] for r in runs], "tasks/s", 0)
+    if all(r["first_claim_s"] is not None for r in runs):
+        m.row("coordinator start → first claim", [r["first_claim_s"] * 1000 for r in runs], "ms", 0,
+              note="events.jsonl, ms resolution")
+    hwm = [r["vmhwm_kb"] / 1024 if r["vmhwm_kb"] else None for r in runs]
+    mrss = [r["ru_maxrss_kb"] / 1024 for r in runs]
+    m.row("coordinator peak RSS (VmHWM)", hwm, "MB", 1, note="last sample, every 20 ms, before exit")
+    m.row("coordinator peak RSS (ru_maxrss)", mrss, "MB", 1, note="wait4; includes its children")
+    m.row("coordinator CPU (user+sys)", [r["self_cpu_s"] for r in runs], "s", 2)
+    m.row("most tasks claimed and not finished at once", [e["max_active"] for e in evs], "tasks", 0,
+          note="events.jsonl")
+    m.row("most tasks waiting for a dependency at once", [e["max_waiting"] for e in evs], "tasks", 0,
+          note="events.jsonl")
+    peak = median([max(h or 0, r) for h, r in zip(hwm, mrss)])
+    m.target(f"< 40 MB peak RSS with {n:,} waiting with dependencies", peak < 40, f"{peak:.1f} MB")
+    m.note(f"{n:,} prompts placed in queue/incoming (≥ {PROMPT_AGE_S:.0f} s before the start) of a fresh root, then "
+           f"`gadugi run --until-idle --isolation none --max-parallel {m.cfg.max_parallel} --agent true`. Each prompt "
+           "t<i> has front matter `depends_on`: t<i−1> within chains of 10 (t1–t10, t11–t20, …), and every 100th "
+           f"also t<i−25> and t<i−75> (in other chains): {edges:,} dependencies, names from the file names. "
+           "Checked: every task in done/ and nothing elsewhere, and from events.jsonl (one line per transition, in "
+           "order) that no task went to `running` before all it depends on were `done`; from the same lines, the "
+           "most tasks claimed and not yet finished at once, and of those waiting for a dependency. The RSS target "
+           "uses the larger of VmHWM and ru_maxrss.")
+    m.data = {"n": n, "edges": edges, "runs": runs,
+              "events": [{k: v for k, v in e.items() if k != "violations"} | {"violations": len(e["violations"])}
+                         for e in evs]}
+
+
 # ============================================================================= 4. scaling
 
 
@@ -642,3 +813,273 @@ def worktree(m: Recorder):
            "(prompts outside the repo) from spawn to exit, with and without `--isolation none`; overhead per task "
            "= (worktrees wall − none wall) / N, so gadugi's fixed start-up cancels out. Ratios are paired by repetition.")
     m.data = data
+
+
+# ============================================================================= pickup under worktree load
+
+
+class WorktreeFeeder:
+    """Keeps `in_flight` worktree tasks in a running coordinator's queue at all times, from a thread:
+    plain prompts <prefix>NNNNN.md (no front matter, so each gets a worktree: `git worktree add`, the
+    agent, `git worktree remove`), renamed from queue/tmp into queue/incoming; a new one is dropped as
+    soon as one is seen in done/ or failed/ (polled every 50 ms). Records when each was dropped and
+    seen finished (CLOCK_MONOTONIC, the clock the latency harness uses), and samples how many were in
+    queue/running/. The tasks are staggered (see wait_under_way): started together they would stay in
+    lockstep and could all be mid-way through a whole measurement, none finishing in it."""
+
+    POLL_S = 0.05
+
+    def __init__(self, ctx: Context, root: Path, prefix: str, in_flight: int = 2, ready_timeout: float = 180):
+        self.ctx, self.root, self.prefix, self.in_flight = ctx, root, prefix, in_flight
+        self.q = ctx.queue(root)
+        self.ready_timeout = ready_timeout
+        self.dropped: dict[str, int] = {}       # task id -> monotonic ns when renamed into incoming
+        self.finished: dict[str, tuple[int, bool]] = {}   # task id -> (monotonic ns seen, in done/)
+        self.running_samples: list[tuple[int, int]] = []  # (monotonic ns, how many in running/)
+        self.problems: list[str] = []
+        self._feeding = threading.Event()
+        self._quit = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._k = 0
+        self.target = 0
+
+    def _drop(self):
+        self._k += 1
+        name = f"{self.prefix}{self._k:05d}.md"
+        with open(self.q / "tmp" / name, "w") as f:
+            f.write(f"Worktree load task {self._k}: do nothing.\n")
+        t = time.monotonic_ns()
+        os.rename(self.q / "tmp" / name, self.q / "incoming" / name)
+        self.dropped[name[:-3]] = t
+
+    def _pending(self) -> list[str]:
+        return [t for t in self.dropped if t not in self.finished]
+
+    def _loop(self):
+        try:
+            while not self._quit.is_set():
+                now = time.monotonic_ns()
+                pend = self._pending()
+                running = 0
+                for tid in pend:
+                    if os.path.exists(self.q / "done" / f"{tid}.md"):
+                        self.finished[tid] = (now, True)
+                    elif os.path.exists(self.q / "failed" / f"{tid}.md"):
+                        self.finished[tid] = (now, False)
+                    elif os.path.exists(self.q / "running" / f"{tid}.md"):
+                        running += 1
+                self.running_samples.append((now, running))
+                if self._feeding.is_set():
+                    for _ in range(self.target - len(self._pending())):
+                        self._drop()
+                elif not self._pending():
+                    return
+                self._quit.wait(self.POLL_S)
+        except Exception as e:  # reported, never swallowed
+            self.problems.append(f"worktree feeder thread: {e!r}")
+
+    def start(self):
+        self.target = 1
+        self._feeding.set()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def wait_under_way(self, coord: Tracked, lat: Path):
+        """Staggers the load and blocks until it is under way: one task alone until it finishes (its
+        time T), then the next, and half of T later the others (up to in_flight); then waits until one
+        task in flight has run its agent (lat/<id> exists: its `git worktree add` is over, its
+        `remove` is next, so it finishes soon) while another has not (its worktree is being made).
+        Measuring then starts with a worktree being created and one about to finish."""
+        def check(what: str, pred, timeout: float):
+            if not wait_for(lambda: pred() or not coord.alive() or self.problems, timeout, 0.05) \
+                    or not coord.alive() or self.problems:
+                raise BenchError(f"worktree load did not get under way: {what} within {timeout:.0f} s (dropped "
+                                 f"{len(self.dropped)}, finished {len(self.finished)}; coordinator alive: "
+                                 f"{coord.alive()}; {self.problems}); queue: {self.ctx.states(self.root)}; "
+                                 f"stderr: {coord.stderr_tail()!r}")
+        check("no worktree task finished", lambda: self.finished, self.ready_timeout)
+        first = next(iter(self.finished))
+        t_one = (self.finished[first][0] - self.dropped[first]) / 1e9
+        time.sleep(min(t_one / 2, 30))
+        self.target = self.in_flight
+
+        def staggered():
+            pend = self._pending()
+            made = [t for t in pend if (lat / t).exists()]
+            return len(pend) >= 2 and made and len(made) < len(pend)
+        check("no task in flight ran its agent while another was still being set up", staggered, self.ready_timeout)
+
+    def window_stats(self, window: tuple[int, int]) -> dict:
+        """What the load did during window = (first rename, last measured agent start), monotonic ns."""
+        a, b = window
+        fins, drops = dict(self.finished), dict(self.dropped)   # copies: the thread goes on
+        samples = [r for t, r in list(self.running_samples) if a <= t <= b]
+        durations = [(fins[t][0] - d) / 1e9 for t, d in drops.items() if t in fins]
+        return {
+            "window_s": (b - a) / 1e9,
+            "completed_in_window": sum(1 for t, ok in fins.values() if a <= t <= b),
+            "dropped_in_window": sum(1 for d in drops.values() if a <= d <= b),
+            "running_samples_in_window": len(samples),
+            "share_of_window_with_one_running": (sum(1 for r in samples if r > 0) / len(samples)) if samples else None,
+            "mean_running_in_window": (sum(samples) / len(samples)) if samples else None,
+            "task_drop_to_done_s": durations,
+        }
+
+    def stop(self, coord: Tracked, timeout: float = 180):
+        """Stop feeding; wait for the worktree tasks in flight to finish (so the coordinator can be stopped
+        with nothing running)."""
+        if self._thread is None:
+            return
+        self._feeding.clear()
+        end = time.monotonic() + timeout
+        while self._thread.is_alive() and coord.alive() and time.monotonic() < end:
+            self._thread.join(0.2)
+        if self._thread.is_alive():
+            self._quit.set()
+            self._thread.join(5)
+            if not coord.alive():
+                self.problems.append(f"`gadugi run` exited before the harness stopped it, with worktree tasks "
+                                     f"{self._pending()} in flight; queue: {self.ctx.states(self.root)}; stderr: "
+                                     f"{coord.stderr_tail(300)!r}")
+            else:
+                self.problems.append(f"worktree tasks {self._pending()} did not finish within {timeout:.0f} s of "
+                                     f"the measurement's end; queue: {self.ctx.states(self.root)}")
+        failed = [t for t, (_, ok) in self.finished.items() if not ok]
+        if failed:
+            tdir = self.root / ".gadugi" / "monitoring" / "tasks" / failed[0]
+            detail = ""
+            for fn in ("progress.json", "output.log"):
+                if (tdir / fn).exists():
+                    detail += f" {fn}: {(tdir / fn).read_text(errors='replace')[:300]!r}"
+            self.problems.append(f"{len(failed)} worktree load task(s) failed (e.g. {failed[0]}):{detail}")
+        self._thread = None
+
+    def done_count(self) -> int:
+        return sum(1 for _, ok in self.finished.values() if ok)
+
+
+WTPICKUP_MAX_PARALLEL = 4
+WTPICKUP_IN_FLIGHT = 2
+NO_ISOLATION = "---\nisolation: none\n---\n"
+
+
+@measurement("worktree-pickup", "Pickup under worktree load", needs_gadugi=True)
+def worktree_pickup(m: Recorder):
+    """Pickup latency of tasks with front matter `isolation: none` in a root that is a git repository of
+    many files (every other task gets a worktree), with and without worktree tasks in flight, in the same
+    repetition, same harness, same `--max-parallel 4`."""
+    ctx = m.ctx
+    n = m.cfg.sizes["pickup_prompts"]
+    files = m.cfg.sizes["worktree_pickup_files"]
+    gap_ns = 30_000_000
+    mp = WTPICKUP_MAX_PARALLEL
+    t0 = time.perf_counter()
+    repo = _make_repo(ctx, files)
+    ctx.gadugi("init", "--root", str(repo))
+    m.log(f"repository of {files:,} files made in {time.perf_counter() - t0:.1f} s: {repo}")
+    base, loaded, loads, floor0, floor1, floor_loads = [], [], [], [], [], []
+    for rep in m.reps():
+        m.log(f"rep {rep}: no load ({n} `isolation: none` prompts, 30 ms apart, --max-parallel {mp}; then the floor)")
+        b = _gadugi_latency_once(m, n, gap_ns, root=repo, tag=f"b{rep}-", isolation=None,
+                                 front_matter=NO_ISOLATION, max_parallel=mp)
+        floor0.append(_floor_once(m, n, gap_ns))
+        m.log(f"rep {rep}: under load ({WTPICKUP_IN_FLIGHT} worktree tasks kept in flight; then the floor)")
+        feeder = WorktreeFeeder(ctx, repo, prefix=f"g{rep}-", in_flight=WTPICKUP_IN_FLIGHT)
+        x = _gadugi_latency_once(m, n, gap_ns, root=repo, tag=f"l{rep}-", isolation=None,
+                                 front_matter=NO_ISOLATION, max_parallel=mp, load=feeder,
+                                 while_loaded=lambda: _floor_once(m, n, gap_ns))
+        for pr in b["problems"] + x["problems"]:
+            m.problem(pr)
+        li = x["load"]
+        floor1.append(x["while_loaded"]["value"])
+        floor_loads.append(x["while_loaded"]["load"])
+        bs, xs = sorted(b["lat_ms"]), sorted(x["lat_ms"])
+        f0, f1 = sorted(floor0[-1]), sorted(floor1[-1])
+        m.log(f"rep {rep}: p50 {percentile(bs, 50):.2f} → {percentile(xs, 50):.2f} ms, p95 {percentile(bs, 95):.2f} → "
+              f"{percentile(xs, 95):.2f} ms (floor p50 {percentile(f0, 50):.2f} → {percentile(f1, 50):.2f} ms); "
+              f"{li['completed_in_window']} worktree task(s) finished and {li['dropped_in_window']} dropped in the "
+              f"{li['window_s']:.1f} s window ({floor_loads[-1]['completed_in_window']} during the floor), "
+              f"{len(feeder.dropped)} in all")
+        base.append(b)
+        loaded.append(x)
+        loads.append(li)
+    valid = [i for i, li in enumerate(loads) if li["completed_in_window"] > 0]
+    invalid = [i + 1 for i in range(len(loads)) if i not in valid]
+
+    def pct(runs, p):
+        return [percentile(sorted(r["lat_ms"]), p) for r in runs]
+
+    for p in (50, 95, 99, 100):
+        label = "max" if p == 100 else f"p{p}"
+        m.row(f"no load: {label}", pct(base, p), "ms", 2)
+        m.row(f"worktree load: {label}", pct(loaded, p), "ms", 2)
+    r50 = [a / b for a, b in zip(pct(loaded, 50), pct(base, 50))]
+    r95 = [a / b for a, b in zip(pct(loaded, 95), pct(base, 95))]
+    m.row("p50 under load ÷ no load", r50, "×", 2, note="paired by repetition")
+    m.row("p95 under load ÷ no load", r95, "×", 2, note="paired by repetition")
+
+    def fpct(runs, p):
+        return [percentile(sorted(r), p) for r in runs]
+
+    fr50 = [a / b for a, b in zip(fpct(floor1, 50), fpct(floor0, 50))]
+    m.row("floor, no load: p50", fpct(floor0, 50), "ms", 2, note="sh started by the harness")
+    m.row("floor, worktree load: p50", fpct(floor1, 50), "ms", 2, note="sh started by the harness")
+    m.row("floor, worktree load: p95", fpct(floor1, 95), "ms", 2, note="sh started by the harness")
+    m.row("floor p50 under load ÷ no load", fr50, "×", 2, note="what the load does to any process start")
+    m.row("gadugi p50 − floor p50, no load", [a - b for a, b in zip(pct(base, 50), fpct(floor0, 50))], "ms", 2)
+    m.row("gadugi p50 − floor p50, worktree load", [a - b for a, b in zip(pct(loaded, 50), fpct(floor1, 50))], "ms", 2)
+    for label, runs in (("no load", base), ("worktree load", loaded)):
+        if all(x["sched"] for x in runs):
+            m.row(f"{label}: coordinator run-queue wait per prompt", [x["sched"]["runqueue_wait_ms"] / n for x in runs],
+                  "ms", 2, note="schedstat, all its threads, first rename → last agent start")
+            m.row(f"{label}: coordinator CPU per prompt", [x["sched"]["cpu_ms"] / n for x in runs], "ms", 2,
+                  note="schedstat, same span")
+    m.row("worktree tasks finished during the floor under load", [x["completed_in_window"] for x in floor_loads],
+          "tasks", 0)
+    m.row("worktree tasks finished during the measurement", [li["completed_in_window"] for li in loads], "tasks", 0,
+          note="first rename → last agent start")
+    m.row("measurement window", [li["window_s"] for li in loads], "s", 1)
+    m.row("share of the window with a worktree task in running/", [li["share_of_window_with_one_running"]
+                                                                      for li in loads], "", 2, note="sampled every 50 ms")
+    durs = [median(li["task_drop_to_done_s"]) for li in loads if li["task_drop_to_done_s"]]
+    if durs:
+        m.row("worktree task, dropped → seen in done/", durs, "s", 1, note="median per repetition")
+    for label, runs in (("no load", base), ("worktree load", loaded)):
+        cl = [median(x["claim_ms"]) for x in runs if x["claim_ms"]]
+        sl = [median(x["start_ms"]) for x in runs if x["start_ms"]]
+        if cl:
+            m.row(f"{label}: rename → claimed_at p50", cl, "ms", 1, note="progress.json, truncated to ms")
+        if sl:
+            m.row(f"{label}: rename → started_at p50", sl, "ms", 1, note="progress.json, truncated to ms")
+    if not valid:
+        m.target("pickup p50 under worktree load ≤ 1.10× without", None,
+                 "invalid: no worktree task finished during the measurement in any repetition")
+    else:
+        r = median([r50[i] for i in valid])
+        r95v = median([r95[i] for i in valid])
+        m.target("pickup p50 under worktree load ≤ 1.10× without", r <= 1.10,
+                 f"{r:.2f}× ({median([pct(loaded, 50)[i] for i in valid]):.2f} vs "
+                 f"{median([pct(base, 50)[i] for i in valid]):.2f} ms; p95 {r95v:.2f}×)")
+    if invalid:
+        m.note(f"INVALID repetition(s) {', '.join(map(str, invalid))}: no worktree task finished during the "
+               "measurement, so the load was not shown to be real; the target uses only the other repetitions.")
+    m.note(f"A git repository of {files:,} files (10 folders, one commit) is the gadugi root, so every task gets a "
+           f"worktree unless its front matter says `isolation: none`. Each repetition runs the pickup harness twice "
+           f"with `gadugi run --max-parallel {mp}` (no --isolation option) and the pickup agent: {n} prompts with "
+           "front matter `isolation: none`, renamed into incoming 30 ms apart (5 warm-ups first), once alone and "
+           f"once while a feeder thread keeps {WTPICKUP_IN_FLIGHT} plain prompts (each a `git worktree add` + "
+           "agent + `git worktree remove`) in the queue, dropping a new one as soon as one reaches done/. "
+           "The worktree tasks are staggered (one alone until it finishes in T, the next, and T/2 later the second), "
+           "and measuring under load starts once one task in flight has run its agent (its `git worktree add` is "
+           "over, its `remove` is next) while the other's worktree is still being made. After each "
+           "gadugi run the floor (the pickup measurement's: the same agent started by the harness with posix_spawn, "
+           "same schedule) is measured too, the second time with the load still running, to show what the load "
+           "does to any process start on this machine. Ratios are "
+           "paired by repetition; the run without load comes first in each repetition, so it follows the previous "
+           "repetition's worktree removals (this disk creates files slowly for minutes after bulk deletions).")
+    m.data = {"files": files, "repo": str(repo), "max_parallel": mp, "in_flight": WTPICKUP_IN_FLIGHT,
+              "no_load_ms": [b["lat_ms"] for b in base], "load_ms": [x["lat_ms"] for x in loaded],
+              "floor_no_load_ms": floor0, "floor_load_ms": floor1, "floor_load": floor_loads,
+              "load": loads, "ratio_p50": r50, "ratio_p95": r95, "invalid_reps": invalid,
+              "coordinators": {"no_load": [b["coordinator"] for b in base],
+                               "load": [x["coordinator"] for x in loaded]}}
