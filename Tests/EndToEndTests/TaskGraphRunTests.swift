@@ -107,6 +107,24 @@ final class TaskGraphRunTests: GadugiTestCase {
         XCTAssertEqual(order, ["urgent", "high", "plain", "low"], "one slot: higher priority first, whatever the order given")
     }
 
+    func testABacklogFoundAtStartIsClaimedInTheOrderItArrived() throws {
+        try initSpool()
+        let out = try makeScratchDir("out")
+        // Names and directory order say nothing; mtimes say z-07 came first, then z-06, ...
+        let ids = (1...8).map { String(format: "z-%02d", $0) }
+        for (n, id) in ids.enumerated() {
+            let url = queue(.incoming).appendingPathComponent("\(id).md")
+            try write("Task \(id).\n", to: url)
+            let when = Date(timeIntervalSinceNow: Double(-100 + (ids.count - n) * 5))
+            try FileManager.default.setAttributes([.modificationDate: when], ofItemAtPath: url.path)
+        }
+        let r = try gadugiRun(["run", "--until-idle", "--isolation", "none", "--max-parallel", "1", "--agent", loggingAgent],
+                              timeout: 60, env: ["OUT": out.path])
+        XCTAssertEqual(r.status, 0, "\(r)")
+        let order = spans(out).sorted { $0.value.0 < $1.value.0 }.map(\.key)
+        XCTAssertEqual(order, ids.reversed(), "oldest first, whatever the names or the directory's hash order")
+    }
+
     func testAFailedDependencyBlocksItsDependantVisibly() throws {
         let files = try prompts([
             ("setup.md", "simulate: fail\n"),

@@ -277,11 +277,25 @@ public final class Coordinator {
         restoreQueueFolders()
         readControl()
         guard let names = try? Files.list(layout.queue(.incoming)) else { return }
-        for name in names where PromptName.isCandidate(name) && !pending.contains(name) {
-            if parked.contains(name) && !parked.awaitsClose(name) { continue }
+        let fresh = names.filter { name in
+            PromptName.isCandidate(name) && !pending.contains(name) && !(parked.contains(name) && !parked.awaitsClose(name))
+        }
+        for name in byArrival(fresh) {
             parked.remove(name)
             pending.append(name, settles: settles)
         }
+    }
+
+    /// Names found by a listing, oldest first (by mtime, then name): a directory lists in hash
+    /// order, and a backlog found at start must be claimed in the order it arrived, or a chain of
+    /// dependants would be claimed long before what it waits for (each held in memory meanwhile).
+    /// One `lstat` per name not already queued; names already waiting cost nothing.
+    func byArrival(_ names: [String]) -> [String] {
+        guard names.count > 1 else { return names }
+        let folder = layout.queue(.incoming)
+        let zero = Timestamp(seconds: 0, nanoseconds: 0)
+        let stamped = names.map { name in (name, ((try? Files.linkStatus(folder + "/" + name)) ?? nil)?.modified ?? zero) }
+        return stamped.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map(\.0)
     }
 
     /// Makes again the queue folders someone removed (an `rm -r` of `incoming/`, a moved `done/`),
