@@ -37,6 +37,8 @@ final class RecordingLauncher: TaskLauncher {
 
     func startReaper(_ onExit: @escaping @Sendable (pid_t, Int32) -> Void) {}
 
+    func spawnHook(command: String, environment: [String], directory: String, log: String) throws(SystemError) -> pid_t { 0 }
+
     /// The task id of launch `n`.
     func id(_ n: Int) -> String? {
         launched.indices.contains(n) ? launched[n].first { $0.hasPrefix("GADUGI_TASK_ID=") }.map { String($0.dropFirst(15)) } : nil
@@ -64,6 +66,17 @@ final class OwnChildrenLauncher: TaskLauncher {
 
     func startReaper(_ onExit: @escaping @Sendable (pid_t, Int32) -> Void) {
         self.onExit.withLock { $0 = onExit }
+    }
+
+    func spawnHook(command: String, environment: [String], directory: String, log: String) throws(SystemError) -> pid_t {
+        let pid = try supervisor.spawnHook(command: command, environment: environment, directory: directory, log: log)
+        let report = onExit.withLock { $0 }
+        Thread.detachNewThread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            report?(pid, status)
+        }
+        return pid
     }
 }
 
@@ -309,5 +322,21 @@ final class CoordinatorSeamTests: SpoolTestCase {
         let log = text(layout.log("a")) ?? ""
         XCTAssertEqual(log.components(separatedBy: "try\n").count - 1, 3, log)
         XCTAssertEqual(log.components(separatedBy: "automatic retry").count - 1, 2, log)
+    }
+
+    func testOnFinishRunsOncePerFinishWithTheOutcomeInItsEnvironment() throws {
+        let clock = FakeTime()
+        let out = root + "/hook.txt"
+        let c = try coordinator(OwnChildrenLauncher(), clock) { settings in
+            settings.agent = "exit 2"
+            settings.onFinish = #"echo "$GADUGI_TASK_ID $GADUGI_STATE $GADUGI_EXIT_CODE" >> "# + out + #"; echo oops; exit 4"#
+        }
+        try startOne(c)
+        XCTAssertTrue(eventually(timeout: 10) { c.turn(wait: 0.05); return exists(layout.queue(.failed, "a.md")) })
+        XCTAssertTrue(eventually(timeout: 10) { c.turn(wait: 0.05); return c.hooks.isEmpty && text(out) != nil })
+        XCTAssertEqual(text(out), "a failed 2\n", "once, with the task's outcome")
+        XCTAssertEqual(text(layout.taskDirectory("a") + "/on-finish.log"), "oops\n", "its output is kept; its failure is not fatal")
+        for _ in 0..<5 { c.turn(wait: 0.02) }
+        XCTAssertEqual(text(out), "a failed 2\n")
     }
 }

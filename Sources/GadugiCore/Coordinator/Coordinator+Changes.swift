@@ -30,6 +30,7 @@ extension Coordinator {
             monitor.event(record)
             if isInBatch(record.id) { results[record.id] = .finished(record) }
             logFinish(record)
+            runFinishHook(record)
         case .rejected(let name, let target, let reason):
             finishedCounts[.rejected, default: 0] += 1
             monitor.appendEvent(.object([

@@ -83,6 +83,8 @@ public final class Coordinator {
     let complaints: Complaints
     var agentCheck: (at: Double, message: String?) = (-1, nil)
     var stopSignal: Int32?
+    /// Running `on_finish` hooks: pid → task id.
+    var hooks: [pid_t: String] = [:]
     /// `.gadugi/control/hold` exists: no new task starts.
     var queueHeld = false
     /// Cancel and retry by moving files (shared with the verbs that work without a coordinator).
@@ -225,7 +227,10 @@ public final class Coordinator {
         case .rescan:
             rescan()
         case .exited(let pid, let status):
-            guard let id = children[pid] else { return }
+            guard let id = children[pid] else {
+                if let hook = hooks.removeValue(forKey: pid) { hookEnded(hook, status: status) }
+                return
+            }
             // Left processes behind (or died and left its agent): handled now, before the freed
             // slot is refilled, so that `max_parallel` holds for agents, not only for wrappers.
             if Session.mayHaveMembers(pid) { return finish(id, waitStatus: status) }

@@ -92,6 +92,29 @@ public final class Supervisor: Sendable {
     /// the child gets it as descriptor 3 and every other descriptor above 2 is closed.
     public func spawn(agent: String, environment: [String], lockFD: CInt, directory: String,
                       keepProcesses: Bool = false, worktreeSetup: String = "") throws(SystemError) -> pid_t {
+        let argv = ["/bin/sh", "-c", Supervisor.wrapper, "gadugi-task", agent, keepProcesses ? "keep" : "stop", worktreeSetup]
+        return try spawnShell(argv, environment: environment, directory: directory) { actions in
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            posix_spawn_file_actions_adddup2(&actions, lockFD, 3)
+            posix_spawn_file_actions_addclosefrom_np(&actions, 4)
+        }
+    }
+
+    /// Spawns `on_finish` (`/bin/sh -c command`) in a session of its own, its output appended to
+    /// `log`; the reaper reports its end like a task's.
+    public func spawnHook(command: String, environment: [String], directory: String, log: String) throws(SystemError) -> pid_t {
+        try spawnShell(["/bin/sh", "-c", command, "gadugi-on-finish"], environment: environment, directory: directory) { actions in
+            posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        }
+    }
+
+    /// `posix_spawn` of `/bin/sh` in a new session, stdin from /dev/null, default signal
+    /// dispositions and an empty mask; `descriptors` sets up the rest.
+    private func spawnShell(_ argv: [String], environment: [String], directory: String,
+                            descriptors: (inout posix_spawn_file_actions_t) -> Void) throws(SystemError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
         posix_spawn_file_actions_init(&actions)
@@ -101,10 +124,7 @@ public final class Supervisor: Sendable {
             posix_spawnattr_destroy(&attributes)
         }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_adddup2(&actions, lockFD, 3)
-        posix_spawn_file_actions_addclosefrom_np(&actions, 4)
+        descriptors(&actions)
         posix_spawn_file_actions_addchdir_np(&actions, directory)
         var noSignals = sigset_t()
         sigemptyset(&noSignals)
@@ -115,7 +135,6 @@ public final class Supervisor: Sendable {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | GADUGI_POSIX_SPAWN_SETSID)
 
-        let argv = ["/bin/sh", "-c", Supervisor.wrapper, "gadugi-task", agent, keepProcesses ? "keep" : "stop", worktreeSetup]
         var pid: pid_t = 0
         let rc = withCStrings(argv) { cargv in
             withCStrings(environment) { cenv in

@@ -8,6 +8,8 @@ public protocol TaskLauncher: Sendable {
     /// Starts the task's process (see `Supervisor.spawn`) and returns its pid.
     func spawn(agent: String, environment: [String], lockFD: CInt, directory: String,
                keepProcesses: Bool, worktreeSetup: String) throws(SystemError) -> pid_t
+    /// Starts the `on_finish` hook and returns its pid (its end is reported like a task's).
+    func spawnHook(command: String, environment: [String], directory: String, log: String) throws(SystemError) -> pid_t
     /// Calls `onExit(pid, wait status)`, from any thread, for every child that ends.
     func startReaper(_ onExit: @escaping @Sendable (pid_t, Int32) -> Void)
 }
