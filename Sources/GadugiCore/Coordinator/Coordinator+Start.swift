@@ -121,6 +121,8 @@ extension Coordinator {
             "GADUGI_LOG_FILE=\(layout.log(record.id))",
             "GADUGI_OUTCOME_FILE=\(layout.outcome(record.id))",
             "GADUGI_TASK_NAME=\(record.name)",
+            // This start's number (1 for the first; retries go on counting).
+            "GADUGI_ATTEMPT=\(record.attempts + 1)",
         ]
         if let repository = repository(for: record), let request = worktreeRequest(for: record) {
             env += request.environment(startCommit: gitEnvironmentIsPlain ? request.startCommit(topLevel: repository) : nil)
