@@ -25,11 +25,14 @@ final class KeySuggestionTests: XCTestCase {
         XCTAssertEqual(KeySuggestion.closest(to: "kill_grase", among: config), "kill_grace")
         XCTAssertEqual(KeySuggestion.closest(to: "stall", among: config), "stall_after", "the beginning of a key")
         XCTAssertEqual(KeySuggestion.closest(to: "retry", among: config), "retry_backoff", "the shortest key it begins")
+        XCTAssertEqual(KeySuggestion.closest(to: "dependson", among: TaskSpec.knownKeyOrder), "depends_on")
+        XCTAssertEqual(KeySuggestion.closest(to: "ids", among: TaskSpec.knownKeyOrder), "id")
     }
 
     func testFarKeysGetNoSuggestion() {
         for key in ["reviewer", "owner", "x", "ab", "zz", "", String(repeating: "x", count: 100_000)] {
             XCTAssertNil(KeySuggestion.closest(to: key, among: config), key.prefix(20).debugDescription)
+            XCTAssertNil(KeySuggestion.closest(to: key, among: TaskSpec.knownKeyOrder), key.prefix(20).debugDescription)
         }
         XCTAssertNil(KeySuggestion.closest(to: "ag", among: config), "too short to be the start of a key")
     }
