@@ -33,3 +33,8 @@ struct Failure: Error, CustomStringConvertible {
 func complain(_ message: String) {
     FileHandle.standardError.write(Data(("gadugi: " + message + "\n").utf8))
 }
+
+/// Prints a warning to standard error: something was ignored, and the work goes on.
+func warn(_ message: String) {
+    complain("warning: " + message)
+}

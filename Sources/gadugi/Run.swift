@@ -9,13 +9,20 @@ struct Run: ParsableCommand {
         discussion: """
             Without FILEs, runs until interrupted: SIGINT or SIGTERM stop it with exit 0, and running agents carry on and record their outcomes, which the next 'gadugi run' commits. With FILEs, queues them, runs until they have all finished, prints a summary, and exits 0 only if all succeeded.
 
-            The agent is a shell command that gets the prompt on stdin and GADUGI_TASK_ID, GADUGI_ROOT, GADUGI_PROMPT_FILE, GADUGI_HEARTBEAT_FILE, GADUGI_PROGRESS_FILE, GADUGI_LOG_FILE, GADUGI_OUTCOME_FILE (the wrapper's) and GADUGI_BIN in its environment; its output goes to .gadugi/monitoring/tasks/<id>/output.log. It is taken from --agent, else 'agent:' in .gadugi/config.yaml, else $GADUGI_AGENT, else 'claude -p'. '--agent gadugi:simulate' runs the built-in simulated agent.
+            The agent is a shell command that gets the prompt on stdin and GADUGI_TASK_ID, GADUGI_ROOT, GADUGI_PROMPT_FILE, GADUGI_HEARTBEAT_FILE, GADUGI_PROGRESS_FILE, GADUGI_LOG_FILE, GADUGI_OUTCOME_FILE (the wrapper's) and GADUGI_BIN in its environment; its output goes to .gadugi/monitoring/tasks/<id>/output.log. It is taken from --agent, else 'agent:' in .gadugi/config.yaml, else $GADUGI_AGENT, else 'claude -p'. '--agent gadugi:simulate' runs the built-in simulated agent. When the agent's program is plainly not installed, run says so and exits 1 before queueing or claiming anything.
+
+            Keys in .gadugi/config.yaml that gadugi does not know are named in a warning on stderr ('did you mean ...?') and ignored.
             """)
 
     @OptionGroup var options: RootOptions
 
-    @Option(name: .customLong("max-parallel"), help: "How many agents may run at once (default: max_parallel in config.yaml, else 4).")
-    var maxParallel: Int?
+    // Text, read unconditionally, so that `--max-parallel -2` and `--max-parallel many` reach
+    // `validate` and get a message saying what to pass, not the parser's "missing value".
+    @Option(name: .customLong("max-parallel"), parsing: .unconditional,
+            help: ArgumentHelp("How many agents may run at once, at least 1 (default: max_parallel in config.yaml, else 4).", valueName: "n"))
+    var maxParallelText: String?
+
+    var maxParallel: Int? { maxParallelText.flatMap { Int($0) } }
 
     @Option(help: ArgumentHelp("The agent: a shell command run once per task.", valueName: "command"))
     var agent: String?
@@ -36,7 +43,7 @@ struct Run: ParsableCommand {
     var files: [String] = []
 
     func validate() throws {
-        if let n = maxParallel, n < 1 { throw ValidationError("--max-parallel must be at least 1") }
+        if let text = maxParallelText, let problem = Settings.maxParallelFlagProblem(text) { throw ValidationError(problem) }
         if let i = isolation, Settings.Isolation(rawValue: i) == nil {
             throw ValidationError("--isolation must be 'worktree' or 'none', not '\(i)'")
         }
@@ -48,9 +55,11 @@ struct Run: ParsableCommand {
     func run() throws {
         Files.ensureStandardDescriptors()
         let layout = options.layout
-        try layout.create()
         let environment = ProcessInfo.processInfo.environment
         var settings = try Settings.load(layout, agentFlag: agent, parallelFlag: maxParallel, environment: environment)
+        settings.warnings.forEach(warn)
+        try refuseMissingAgent(settings, environment: environment)
+        try layout.create()
         if let i = isolation.flatMap(Settings.Isolation.init(rawValue:)) { settings.isolation = i }
         let lock: CoordinatorLock
         do { lock = try CoordinatorLock(layout) } catch {
@@ -78,6 +87,18 @@ struct Run: ParsableCommand {
             let allDone = report(files, ids, coordinator.results, layout)
             if !allDone { throw ExitCode(1) }
         }
+    }
+}
+
+extension Run {
+    /// Refuses to start when the agent's program is plainly not there, before anything is
+    /// queued or claimed: otherwise every prompt would be claimed and failed, one by one, for
+    /// a typo in `--agent`. Prompts stay where they were (FILEs are not even queued), so nothing
+    /// is lost; the coordinator still checks before each start, for an agent removed later.
+    func refuseMissingAgent(_ settings: Settings, environment: [String: String]) throws {
+        guard let missing = settings.missingAgentMessage(path: environment["PATH"]) else { return }
+        complain(missing + "; nothing was queued or claimed")
+        throw ExitCode(1)
     }
 }
 

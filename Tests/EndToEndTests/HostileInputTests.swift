@@ -22,7 +22,7 @@ import Glibc
 #endif
 
 struct HostileCase {
-    enum Group { case unusableContent, symlinks, notFiles, hostileNames, caseAndBOM }
+    enum Group { case unusableContent, symlinks, notFiles, hostileNames, caseAndBOM, controlKeys }
     enum SymlinkTarget { case outsideFile, directory, dangling, intoDone }
     enum Kind { case file, symlink(SymlinkTarget), dir, fifo }
     enum Expect {
@@ -93,6 +93,37 @@ final class HostileInputTests: GadugiTestCase {
             C(group: .caseAndBOM, name: "case.md", content: C.text("lower-case name\n"), kind: .file, expect: .done(name: nil)),
             C(group: .caseAndBOM, name: "bom.md", content: Data([0xef, 0xbb, 0xbf]) + C.text("---\nname: bom-task\n---\nBody after a BOM.\n"),
               kind: .file, expect: .done(name: "bom-task")),
+        ] + controlKeyCases
+    }()
+
+    /// Bad values of the control keys (stall_after, on_stall, timeout, retries): rejected with a
+    /// reason naming the key. Good ones, and a misspelled key (kept, never refused), run.
+    static let controlKeyCases: [HostileCase] = {
+        typealias C = HostileCase
+        func front(_ yaml: String) -> Data { C.text("---\n\(yaml)\n---\nDo the thing.\n") }
+        let bad: [(String, String, String)] = [
+            ("stall-zero.md", "stall_after: 0", "stall_after"),
+            ("stall-negative.md", "stall_after: -90s", "stall_after"),
+            ("stall-word.md", "stall_after: whenever", "stall_after"),
+            ("stall-list.md", "stall_after: [1m, 2m]", "stall_after"),
+            ("stall-huge.md", "stall_after: 1e400", "stall_after"),
+            ("on-stall-word.md", "on_stall: restart", "on_stall"),
+            ("on-stall-bool.md", "on_stall: true", "on_stall"),
+            ("timeout-negative.md", "timeout: -5", "timeout"),
+            ("timeout-shell.md", "timeout: \"$(touch PWNED)\"", "timeout"),
+            ("timeout-map.md", "timeout: {minutes: 5}", "timeout"),
+            ("retries-big.md", "retries: 101", "retries"),
+            ("retries-negative.md", "retries: -1", "retries"),
+            ("retries-text.md", "retries: '2'", "retries"),
+            ("retries-float.md", "retries: 1.5", "retries"),
+        ]
+        return bad.map { C(group: .controlKeys, name: $0.0, content: front($0.1), kind: .file, expect: .rejected(mention: $0.2)) } + [
+            C(group: .controlKeys, name: "controls-ok.md", content: front("stall_after: 90s\non_stall: report\ntimeout: 10m\nretries: 0"),
+              kind: .file, expect: .done(name: nil)),
+            C(group: .controlKeys, name: "timeout-none.md", content: front("timeout: 0\nstall_after: 600"),
+              kind: .file, expect: .done(name: nil)),
+            C(group: .controlKeys, name: "misspelled.md", content: front("dependson: nothing\ntimout: 5m"),
+              kind: .file, expect: .done(name: nil)),
         ]
     }()
 
@@ -278,6 +309,10 @@ final class HostileInputTests: GadugiTestCase {
 
     func testNamesDifferingOnlyInCaseAreTwoTasksAndABOMIsSkipped() throws {
         try runCorpus(Self.corpus.filter { $0.group == .caseAndBOM })
+    }
+
+    func testBadControlKeysInFrontMatterAreRejectedNamingTheKey() throws {
+        try runCorpus(Self.corpus.filter { $0.group == .controlKeys })
     }
 
     // MARK: long names

@@ -83,6 +83,97 @@ final class MonitorTests: SpoolTestCase {
         XCTAssertEqual(eventLines().last?["id"], .string("b"))
     }
 
+    // MARK: events_max
+
+    func lines(_ path: String) -> [String] {
+        (text(path) ?? "").split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    }
+
+    /// One flushed turn of `n` events for task `id`; the bytes of each line.
+    @discardableResult
+    func turn(_ id: String, events n: Int = 1) -> Int {
+        for _ in 0..<n { monitor.event(record(id, .claimed)) }
+        let before = (try? Files.linkStatus(layout.events))??.st_size ?? 0
+        monitor.flushEvents()
+        return Int(((try? Files.linkStatus(layout.events))??.st_size ?? 0) - before)
+    }
+
+    func testTheDefaultCapIs64MiB() {
+        XCTAssertEqual(Monitor(layout: layout).eventsMax, 64 << 20)
+        XCTAssertEqual(Monitor(layout: layout, eventsMax: 1000).eventsMax, 1000)
+    }
+
+    func testTheLogIsRotatedBeforeAnAppendWouldPassTheCap() throws {
+        let size = turn("t00")
+        XCTAssertGreaterThan(size, 0)
+        monitor.eventsMax = Int64(size * 3)
+        turn("t01")
+        turn("t02")
+        XCTAssertEqual(lines(layout.events).count, 3, "exactly at the cap: not rotated")
+        XCTAssertFalse(exists(layout.rotatedEvents))
+
+        turn("t03")
+        XCTAssertEqual(lines(layout.rotatedEvents).compactMap { JSON.parse(Array($0.utf8))?["id"]?.string }, ["t00", "t01", "t02"],
+                       "the full log became events.1.jsonl")
+        XCTAssertEqual(lines(layout.events).compactMap { JSON.parse(Array($0.utf8))?["id"]?.string }, ["t03"], "a new log began")
+
+        for n in 4...6 { turn(String(format: "t%02d", n)) }
+        XCTAssertEqual(lines(layout.rotatedEvents).compactMap { JSON.parse(Array($0.utf8))?["id"]?.string }, ["t03", "t04", "t05"],
+                       "the second rotation replaced the first")
+        XCTAssertEqual(lines(layout.events).compactMap { JSON.parse(Array($0.utf8))?["id"]?.string }, ["t06"])
+        for path in [layout.events, layout.rotatedEvents] {
+            XCTAssertLessThanOrEqual(bytes(path)?.count ?? 0, size * 3, "\(path) stays within the cap")
+        }
+        XCTAssertEqual(names(layout.monitoring).filter { $0.hasPrefix("events") }, ["events.1.jsonl", "events.jsonl"],
+                       "two files at most")
+        XCTAssertEqual(warnings, [])
+    }
+
+    func testATurnLargerThanTheCapIsWrittenWholeIntoAFreshLog() throws {
+        let size = turn("first")
+        monitor.eventsMax = Int64(size)
+        turn("big", events: 5)
+        XCTAssertEqual(lines(layout.rotatedEvents).count, 1, "the old log went aside")
+        XCTAssertEqual(lines(layout.events).count, 5, "the turn's lines are never split or dropped")
+        turn("next")
+        XCTAssertEqual(lines(layout.events).count, 1)
+        XCTAssertEqual(lines(layout.rotatedEvents).count, 5)
+    }
+
+    func testALogThatWasAlreadyOverTheCapIsRotatedAtTheFirstFlush() throws {
+        try write(layout.events, String(repeating: "{\"old\":1}\n", count: 100))
+        monitor.eventsMax = 200
+        turn("a")
+        XCTAssertEqual(lines(layout.rotatedEvents).count, 100)
+        XCTAssertEqual(lines(layout.events).count, 1)
+    }
+
+    func testACapOfZeroNeverRotates() throws {
+        monitor.eventsMax = 0
+        for n in 0..<50 { turn("t\(n)") }
+        XCTAssertEqual(lines(layout.events).count, 50)
+        XCTAssertFalse(exists(layout.rotatedEvents))
+    }
+
+    func testARotationThatFailsKeepsAppendingAndSaysSo() throws {
+        let size = turn("t0")
+        monitor.eventsMax = Int64(size)
+        try Files.makeDirectories(layout.rotatedEvents + "/blocker")   // a non-empty directory: rename(2) refuses
+        turn("t1")
+        turn("t2")
+        XCTAssertEqual(lines(layout.events).count, 3, "nothing lost")
+        XCTAssertEqual(warnings.count, 1, "said once: \(warnings)")
+        XCTAssertTrue(warnings.first?.contains("cannot rotate the event log") ?? false, "\(warnings)")
+        XCTAssertTrue(warnings.first?.contains("events.jsonl to events.1.jsonl") ?? false, "names both files: \(warnings)")
+
+        try Files.removeDirectory(layout.rotatedEvents + "/blocker")
+        try Files.removeDirectory(layout.rotatedEvents)
+        turn("t3")
+        XCTAssertEqual(lines(layout.rotatedEvents).count, 3, "rotated once it can be")
+        XCTAssertEqual(lines(layout.events).count, 1)
+        XCTAssertTrue(log.messages.last?.contains("can be rotated again") ?? false, "\(log.messages)")
+    }
+
     func testRegistryIsWrittenWhenDirtyAndAtMostOncePerInterval() {
         monitor.registryInterval = 3600
         var made = 0

@@ -188,7 +188,8 @@ final class PlanReportTests: SpoolTestCase {
             ("id", .string("schema")), ("name", .string("schema")), ("file", .string(prompts + "/a.md")),
             ("state", .string("waiting")), ("depends_on", .array([])), ("files", .array([.string("db/")])),
             ("priority", .int(3)), ("agent", .string("claude -p")), ("base", .string("main")), ("isolation", .null),
-            ("unknown_keys", .array([.string("reviewer")])), ("wave", .int(1)), ("stuck", .null),
+            ("stall_after", .null), ("on_stall", .null), ("timeout", .null), ("retries", .null),
+            ("unknown_keys", .array([.string("reviewer")])), ("did_you_mean", .object([])), ("wave", .int(1)), ("stuck", .null),
             ("standing", .string("ready")),
         ]))
         XCTAssertEqual(tasks.last?["depends_on"], .array([
@@ -197,5 +198,32 @@ final class PlanReportTests: SpoolTestCase {
         ]))
         XCTAssertEqual(tasks.last?["wave"], .null)
         XCTAssertEqual(tasks.last?["stuck"], .string("depends on nope, which is not known"))
+    }
+
+    // MARK: control keys and misspelled keys
+
+    func testControlKeysAreShownAsWritten() throws {
+        let report = plan([try prompt("a.md", "stall_after: 90\non_stall: kill\ntimeout: 2h\nretries: 3"),
+                           try prompt("b.md", "timeout: 0")])
+        XCTAssertTrue(report.text.contains("  a  stall_after 90s, on_stall kill, timeout 2h, retries 3, from "), report.text)
+        XCTAssertTrue(report.text.contains("  b  no timeout, from "), report.text)
+        let tasks = JSON.parse(report.json.bytes())?["tasks"]?.array ?? []
+        XCTAssertEqual(tasks.first?["stall_after"], .int(90))
+        XCTAssertEqual(tasks.first?["on_stall"], .string("kill"))
+        XCTAssertEqual(tasks.first?["timeout"], .int(7200))
+        XCTAssertEqual(tasks.first?["retries"], .int(3))
+        XCTAssertEqual(tasks.last?["timeout"], .int(0), "0: no timeout for this task")
+    }
+
+    /// A misspelled `depends_on` is kept as an unknown key, so the task would run at once: the
+    /// plan is where a user sees that, with the key it meant.
+    func testUnknownKeysAreShownWithTheKeyTheyMisspell() throws {
+        let report = plan([try prompt("a.md", "dependson: schema\nreviewer: ana\npriorty: 5")])
+        XCTAssertEqual(report.exitCode, 0, "unknown keys are never refused")
+        XCTAssertTrue(report.text.contains("other keys dependson (did you mean depends_on?) priorty (did you mean priority?) reviewer, from "),
+                      report.text)
+        let task = JSON.parse(report.json.bytes())?["tasks"]?.array?.first
+        XCTAssertEqual(task?["unknown_keys"], .array([.string("dependson"), .string("priorty"), .string("reviewer")]))
+        XCTAssertEqual(task?["did_you_mean"], .object([("dependson", .string("depends_on")), ("priorty", .string("priority"))]))
     }
 }

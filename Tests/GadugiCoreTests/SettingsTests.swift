@@ -136,7 +136,6 @@ final class SettingsTests: SpoolTestCase {
         } catch let failure as Settings.Failure {
             let message = failure.description
             XCTAssertTrue(message.contains(layout.config), "names the file: \(message)", file: file, line: line)
-            XCTAssertTrue(message.contains("agent") && message.contains("max_parallel"), "lists the keys: \(message)", file: file, line: line)
             for word in words {
                 XCTAssertTrue(message.contains(word), "'\(message)' should mention '\(word)'", file: file, line: line)
             }
@@ -146,18 +145,36 @@ final class SettingsTests: SpoolTestCase {
         }
     }
 
+    /// A file that is not a mapping at all gets the list of keys it could hold.
+    static let keyList = ["agent, max_parallel, settle", "events_max"]
+
     func testInvalidYAMLIsAHelpfulError() throws {
-        try assertBadConfig("agent: [unclosed\n", mentions: ["is not valid"])
+        try assertBadConfig("agent: [unclosed\n", mentions: ["is not valid"] + Self.keyList)
     }
 
+    /// The same words as `--max-parallel 0` (`Settings.maxParallelFlagProblem`), and the value found.
     func testBadMaxParallelIsAHelpfulError() throws {
-        for value in ["0", "-2", "many", "1.5"] {
-            try assertBadConfig("max_parallel: \(value)\n", mentions: ["max_parallel must be a positive number"])
+        for (value, found) in [("0", "0 (a number)"), ("-2", "-2 (a number)"), ("many", "'many' (a string)"), ("1.5", "1.5 (a number)")] {
+            try assertBadConfig("max_parallel: \(value)\n", mentions: [
+                "max_parallel has \(found); expected a whole number of at least 1 (how many agents may run at once), such as max_parallel: 4"])
+        }
+    }
+
+    func testMaxParallelFlagProblemSaysWhatToPass() {
+        for text in ["0", "-2", "many", "1.5", ""] {
+            let problem = Settings.maxParallelFlagProblem(text)
+            XCTAssertEqual(problem, "--max-parallel has '\(text)'; expected a whole number of at least 1 (how many agents may run at once), "
+                + "such as --max-parallel 4; or leave it out to use max_parallel from .gadugi/config.yaml (else 4)")
+        }
+        XCTAssertNil(Settings.maxParallelFlagProblem("1"))
+        XCTAssertNil(Settings.maxParallelFlagProblem("64"))
+        XCTAssertThrowsError(try load(parallel: 0), "load refuses it too, should a caller skip the check") { error in
+            XCTAssertTrue("\(error)".hasPrefix("--max-parallel has '0'"), "\(error)")
         }
     }
 
     func testConfigThatIsNotAMappingIsAHelpfulError() throws {
-        try assertBadConfig("- agent\n- claude\n", mentions: ["not a mapping"])
+        try assertBadConfig("- agent\n- claude\n", mentions: ["not a mapping"] + Self.keyList)
     }
 
     /// `agent:` with no value (or `--agent ""`) must not become an empty command: the wrapper would

@@ -203,6 +203,91 @@ final class TaskSpecTests: SpoolTestCase {
         XCTAssertEqual(spec("base: '1234567'")?.base, "1234567")
     }
 
+    // MARK: stall_after, on_stall, timeout, retries
+
+    func testStallAfterAndTimeoutTakeADurationOrSeconds() {
+        XCTAssertEqual(spec("stall_after: 90s")?.stallAfter, 90)
+        XCTAssertEqual(spec("stall_after: 10m")?.stallAfter, 600)
+        XCTAssertEqual(spec("stall_after: 90")?.stallAfter, 90, "a number is seconds")
+        XCTAssertEqual(spec("stall_after: 1.5")?.stallAfter, 1.5)
+        XCTAssertEqual(spec("stall_after: '45'")?.stallAfter, 45, "quoted seconds are a duration too")
+        XCTAssertEqual(spec("timeout: 2h")?.timeout, 7200)
+        XCTAssertEqual(spec("timeout: 1800")?.timeout, 1800)
+        XCTAssertEqual(spec("timeout: 0")?.timeout, 0, "0: no timeout for this task, which is not the same as not given")
+        XCTAssertEqual(spec("timeout: 0s")?.timeout, 0)
+    }
+
+    func testBadStallAfterAndTimeout() {
+        let expectedStall = "a duration greater than 0 and at most 365 days, such as 90s, 10m or 600 (seconds)"
+        let expectedTimeout = "a duration of at most 365 days, such as 30m, 2h or 1800 (seconds), or 0 for none"
+        let cases: [(String, String, String, String)] = [
+            ("stall_after: 0", "stall_after", "0 (out of range)", expectedStall),
+            ("stall_after: 0s", "stall_after", "'0s' (out of range)", expectedStall),
+            ("stall_after: -5", "stall_after", "-5 (out of range)", expectedStall),
+            ("stall_after: -5s", "stall_after", "'-5s' (out of range)", expectedStall),
+            ("stall_after: soon", "stall_after", "'soon' (not a duration)", expectedStall),
+            ("stall_after: 3d", "stall_after", "'3d' (not a duration)", expectedStall),
+            ("stall_after: 9000h", "stall_after", "'9000h' (out of range)", expectedStall),
+            ("stall_after: .inf", "stall_after", ".inf (out of range)", expectedStall),
+            ("stall_after: 99999999999999999999999", "stall_after", "99999999999999999999999 (out of range)", expectedStall),
+            ("stall_after: true", "stall_after", "true (a boolean)", expectedStall),
+            ("stall_after: [90s]", "stall_after", "[90s] (a list)", expectedStall),
+            ("timeout: -1", "timeout", "-1 (out of range)", expectedTimeout),
+            ("timeout: forever", "timeout", "'forever' (not a duration)", expectedTimeout),
+            ("timeout: {m: 5}", "timeout", "{m: 5} (a mapping)", expectedTimeout),
+            ("timeout: 2024-01-02", "timeout", "2024-01-02 (a date)", expectedTimeout),
+        ]
+        for (yaml, key, found, expected) in cases {
+            let r = bad(yaml)
+            XCTAssertEqual(r?.key, key, yaml)
+            XCTAssertEqual(r?.found, found, yaml)
+            XCTAssertEqual(r?.expected, expected, yaml)
+        }
+    }
+
+    func testOnStall() {
+        XCTAssertEqual(spec("on_stall: kill")?.onStall, .kill)
+        XCTAssertEqual(spec("on_stall: report")?.onStall, .report)
+        XCTAssertEqual(bad("on_stall: restart")?.found, "'restart'")
+        XCTAssertEqual(bad("on_stall: Kill")?.expected, "report or kill")
+        XCTAssertEqual(bad("on_stall: true")?.found, "true (a boolean)")
+        XCTAssertEqual(bad("on_stall: [kill]")?.found, "[kill] (a list)")
+    }
+
+    func testRetries() {
+        XCTAssertEqual(spec("retries: 0")?.retries, 0)
+        XCTAssertEqual(spec("retries: 3")?.retries, 3)
+        XCTAssertEqual(spec("retries: 100")?.retries, 100)
+        let expected = "a whole number from 0 to 100, such as 2"
+        for (yaml, found) in [("retries: 101", "101 (out of range)"), ("retries: -1", "-1 (out of range)"),
+                              ("retries: 1.5", "1.5 (a number)"), ("retries: '2'", "'2' (a string)"),
+                              ("retries: many", "'many' (a string)"), ("retries: [1]", "[1] (a list)")] {
+            let r = bad(yaml)
+            XCTAssertEqual(r?.key, "retries", yaml)
+            XCTAssertEqual(r?.found, found, yaml)
+            XCTAssertEqual(r?.expected, expected, yaml)
+        }
+    }
+
+    func testControlKeysWithNoValueAreNotGiven() {
+        XCTAssertEqual(spec("stall_after:\non_stall: ~\ntimeout: null\nretries:"), .empty)
+    }
+
+    func testLimitsTakeTheFrontMatterOverTheSettings() {
+        var settings = Settings(agent: "true")
+        settings.stallAfter = 300
+        settings.onStall = .report
+        settings.timeout = 3600
+        settings.retries = 2
+        XCTAssertEqual(TaskSpec.empty.limits(under: settings),
+                       TaskSpec.Limits(stallAfter: 300, onStall: .report, timeout: 3600, retries: 2), "nothing given: the settings")
+        XCTAssertEqual(spec("stall_after: 90s\non_stall: kill\ntimeout: 10m\nretries: 0")?.limits(under: settings),
+                       TaskSpec.Limits(stallAfter: 90, onStall: .kill, timeout: 600, retries: 0))
+        XCTAssertNil(spec("timeout: 0")?.limits(under: settings).timeout, "timeout 0 lifts the configured one")
+        settings.timeout = nil
+        XCTAssertEqual(spec("timeout: 5m")?.limits(under: settings).timeout, 300, "a task's own timeout where none is configured")
+    }
+
     // MARK: unknown keys, the whole spec
 
     func testUnknownKeysAreKeptAndListedSorted() {
@@ -213,6 +298,22 @@ final class TaskSpecTests: SpoolTestCase {
         XCTAssertEqual(p.frontMatter["owner"], "ana")
         XCTAssertEqual(p.frontMatter["zeta"], "1")
         XCTAssertEqual(p.name, "N")
+    }
+
+    func testUnknownKeyWarningNamesTheKeyItMisspells() {
+        XCTAssertEqual(TaskSpec.unknownKeyWarning("dependson"), "unknown front matter key 'dependson' (did you mean depends_on?)")
+        XCTAssertEqual(TaskSpec.unknownKeyWarning("depends-on"), "unknown front matter key 'depends-on' (did you mean depends_on?)")
+        XCTAssertEqual(TaskSpec.unknownKeyWarning("priorty"), "unknown front matter key 'priorty' (did you mean priority?)")
+        XCTAssertEqual(TaskSpec.unknownKeyWarning("file"), "unknown front matter key 'file' (did you mean files?)")
+        XCTAssertEqual(TaskSpec.unknownKeyWarning("retrys"), "unknown front matter key 'retrys' (did you mean retries?)")
+        XCTAssertEqual(TaskSpec.unknownKeyWarning("stall"), "unknown front matter key 'stall' (did you mean stall_after?)")
+        XCTAssertEqual(TaskSpec.unknownKeyWarning("reviewer"), "unknown front matter key 'reviewer'", "no known key is close")
+        XCTAssertEqual(TaskSpec.unknownKeyWarning("a\u{1B}[31m"), "unknown front matter key 'a\\e[31m'", "escaped for a terminal")
+        for key in TaskSpec.knownKeys {
+            XCTAssertNil(TaskSpec.unknownKeyWarning(key), key)
+            XCTAssertNil(TaskSpec.suggestion(for: key), key)
+        }
+        XCTAssertEqual(Set(TaskSpec.knownKeyOrder), TaskSpec.knownKeys, "the suggestion order lists every known key")
     }
 
     func testACompleteExample() throws {
@@ -226,11 +327,16 @@ final class TaskSpecTests: SpoolTestCase {
             priority: 10
             agent: claude -p --model opus
             base: origin/main
+            timeout: 30m
+            stall_after: 5m
+            on_stall: kill
+            retries: 2
             reviewer: ana
             """
         let expected = TaskSpec(id: "users-table", dependsOn: ["setup", "schema"],
                                 files: [try glob("db/migrations/"), try glob("src/models/user*.swift")],
-                                priority: 10, agent: "claude -p --model opus", base: "origin/main", unknownKeys: ["reviewer"])
+                                priority: 10, agent: "claude -p --model opus", base: "origin/main",
+                                stallAfter: 300, onStall: .kill, timeout: 1800, retries: 2, unknownKeys: ["reviewer"])
         XCTAssertEqual(spec(yaml), expected)
     }
 

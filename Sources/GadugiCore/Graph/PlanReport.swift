@@ -319,9 +319,26 @@ extension PlanReport {
         if let agent = task.spec.agent { parts.append("agent '\(agent.escapedForTerminal)'") }
         if let base = task.spec.base { parts.append("base \(base)") }
         if let isolation = task.spec.isolation { parts.append("isolation \(isolation.rawValue)") }
-        if !task.spec.unknownKeys.isEmpty { parts.append("other keys " + task.spec.unknownKeys.map(\.escapedForTerminal).joined(separator: " ")) }
+        parts += controls(of: task.spec)
+        if !task.spec.unknownKeys.isEmpty { parts.append("other keys " + task.spec.unknownKeys.map(Self.shownUnknown).joined(separator: " ")) }
         parts.append("from \(task.file.escapedForTerminal)")
         return parts.joined(separator: ", ")
+    }
+
+    /// The front matter's control keys as written, seconds as a user writes them.
+    func controls(of spec: TaskSpec) -> [String] {
+        var parts: [String] = []
+        if let s = spec.stallAfter { parts.append("stall_after \(Settings.shown(duration: s))") }
+        if let o = spec.onStall { parts.append("on_stall \(o.rawValue)") }
+        if let t = spec.timeout { parts.append(t > 0 ? "timeout \(Settings.shown(duration: t))" : "no timeout") }
+        if let r = spec.retries { parts.append("retries \(r)") }
+        return parts
+    }
+
+    /// An unknown key, with the known key it most likely misspells: `dependson (did you mean
+    /// depends_on?)`, since a misspelled `depends_on` would let the task run at once.
+    static func shownUnknown(_ key: String) -> String {
+        key.escapedForTerminal + (TaskSpec.suggestion(for: key).map { " (did you mean \($0)?)" } ?? "")
     }
 
     /// The plan for scripts; its shape is documented in spool-layout.md ("Planning").
@@ -347,7 +364,12 @@ extension PlanReport {
             ("agent", .optional(task.spec.agent)),
             ("base", .optional(task.spec.base)),
             ("isolation", .optional(task.spec.isolation?.rawValue)),
+            ("stall_after", task.spec.stallAfter.map(JSON.number) ?? .null),
+            ("on_stall", .optional(task.spec.onStall?.rawValue)),
+            ("timeout", task.spec.timeout.map(JSON.number) ?? .null),
+            ("retries", task.spec.retries.map { .int(Int64($0)) } ?? .null),
             ("unknown_keys", .array(task.spec.unknownKeys.map(JSON.string))),
+            ("did_you_mean", .object(task.spec.unknownKeys.compactMap { key in TaskSpec.suggestion(for: key).map { (key, .string($0)) } })),
             ("wave", task.wave.map { .int(Int64($0)) } ?? .null),
             ("stuck", .optional(task.stuck)),
             ("standing", .string(task.standing)),

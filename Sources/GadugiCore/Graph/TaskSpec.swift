@@ -20,11 +20,22 @@ public struct TaskSpec: Sendable, Equatable {
     /// `none`: this task runs in the root, without a worktree, even where others get one (a task
     /// that only reads, or writes outside the repository); nil: the configured isolation.
     public let isolation: Settings.Isolation?
+    /// Seconds without a sign of life (heartbeat, log, report) before this task counts as
+    /// stalled; nil: the configured `stall_after`.
+    public let stallAfter: Double?
+    /// What a stall of this task does; nil: the configured `on_stall`.
+    public let onStall: Settings.OnStall?
+    /// Seconds this task may run; 0: no limit for it, whatever is configured; nil: the
+    /// configured `timeout`. (`limits(under:)` turns these into the values that apply.)
+    public let timeout: Double?
+    /// Automatic retries of a failed attempt; nil: the configured `retries`.
+    public let retries: Int?
     /// Keys gadugi does not know, sorted: kept (in `Prompt.frontMatter`) and shown, never refused.
     public let unknownKeys: [String]
 
     public init(id: String? = nil, dependsOn: [String] = [], files: [Glob] = [], priority: Int = 0,
                 agent: String? = nil, base: String? = nil, isolation: Settings.Isolation? = nil,
+                stallAfter: Double? = nil, onStall: Settings.OnStall? = nil, timeout: Double? = nil, retries: Int? = nil,
                 unknownKeys: [String] = []) {
         self.id = id
         self.dependsOn = dependsOn
@@ -33,17 +44,65 @@ public struct TaskSpec: Sendable, Equatable {
         self.agent = agent
         self.base = base
         self.isolation = isolation
+        self.stallAfter = stallAfter
+        self.onStall = onStall
+        self.timeout = timeout
+        self.retries = retries
         self.unknownKeys = unknownKeys
     }
 
     /// A prompt without front matter.
     public static let empty = TaskSpec()
 
+    /// The control values that apply to one task: its front matter's, else the configured ones.
+    public struct Limits: Sendable, Equatable {
+        public var stallAfter: Double
+        public var onStall: Settings.OnStall
+        /// nil: no limit.
+        public var timeout: Double?
+        public var retries: Int
+
+        public init(stallAfter: Double, onStall: Settings.OnStall, timeout: Double?, retries: Int) {
+            self.stallAfter = stallAfter
+            self.onStall = onStall
+            self.timeout = timeout
+            self.retries = retries
+        }
+    }
+
+    /// This task's limits under `settings`: a key given in the front matter wins, and its
+    /// `timeout: 0` lifts a configured timeout for this task alone.
+    public func limits(under settings: Settings) -> Limits {
+        Limits(stallAfter: stallAfter ?? settings.stallAfter,
+               onStall: onStall ?? settings.onStall,
+               timeout: timeout.map { $0 > 0 ? $0 : nil } ?? settings.timeout,
+               retries: retries ?? settings.retries)
+    }
+
     public static let priorities = -1000...1000
     /// `base:` values longer than this are refused (git allows more; nobody needs it).
     public static let maxBaseBytes = 255
     /// The keys read here, and `name:` (read by `Prompt`).
-    public static let knownKeys: Set<String> = ["name", "id", "depends_on", "files", "priority", "agent", "base", "isolation"]
+    public static let knownKeys: Set<String> = ["name", "id", "depends_on", "files", "priority", "agent", "base", "isolation",
+                                                "stall_after", "on_stall", "timeout", "retries"]
+    /// `knownKeys` in the order spool-layout.md lists them: the first of two equally close
+    /// suggestions wins.
+    static let knownKeyOrder = ["name", "id", "depends_on", "files", "priority", "agent", "base", "isolation",
+                                "stall_after", "on_stall", "timeout", "retries"]
+
+    /// A line for the log about a front matter key gadugi does not know, naming the known key it
+    /// most likely misspells: `unknown front matter key 'dependson' (did you mean depends_on?)`.
+    /// Nil for a known key. Unknown keys are kept and never refused (they may be the producer's
+    /// own), so this is all a typo gets: without it, `dependson:` would run the task at once.
+    public static func unknownKeyWarning(_ key: String) -> String? {
+        guard !knownKeys.contains(key) else { return nil }
+        return "unknown front matter key \(FrontMatterValue.quoted(key))" + (suggestion(for: key).map { " (did you mean \($0)?)" } ?? "")
+    }
+
+    /// The known key an unknown one most likely misspells, or nil when none is close.
+    public static func suggestion(for key: String) -> String? {
+        knownKeys.contains(key) ? nil : KeySuggestion.closest(to: key, among: knownKeyOrder)
+    }
 
     /// Reads the known keys of a front matter mapping. A key given as null (`depends_on:` with
     /// nothing after it) counts as not given.
@@ -66,6 +125,10 @@ public struct TaskSpec: Sendable, Equatable {
                         agent: try values["agent"]?.agent(),
                         base: try values["base"]?.base(),
                         isolation: try values["isolation"]?.isolation(),
+                        stallAfter: try values["stall_after"]?.duration(FrontMatterValue.expectedStallAfter, allowsZero: false),
+                        onStall: try values["on_stall"]?.onStall(),
+                        timeout: try values["timeout"]?.duration(FrontMatterValue.expectedTimeout, allowsZero: true),
+                        retries: try values["retries"]?.retries(),
                         unknownKeys: Array(Set(unknown)).sorted())
     }
 
@@ -106,6 +169,10 @@ struct FrontMatterValue {
     static let expectedAgent = "a shell command, such as claude -p"
     static let expectedIsolation = "worktree or none"
     static let expectedBase = "a branch, tag or commit to start from, such as main, origin/main or 4f2a9c1"
+    static let expectedStallAfter = "a duration greater than 0 and at most 365 days, such as 90s, 10m or 600 (seconds)"
+    static let expectedTimeout = "a duration of at most 365 days, such as 30m, 2h or 1800 (seconds), or 0 for none"
+    static let expectedOnStall = "report or kill"
+    static let expectedRetries = "a whole number from \(Settings.retriesRange.lowerBound) to \(Settings.retriesRange.upperBound), such as 2"
 
     /// Values are cut to this many characters in a reason.
     static let shownCharacters = 60
@@ -185,6 +252,48 @@ struct FrontMatterValue {
             throw reject(Self.quoted(text), Self.expectedIsolation)
         }
         return value
+    }
+
+    /// Seconds, from a number (`90`, `1.5`) or a duration as text (`'90s'`, `10m`); `allowsZero`:
+    /// whether `0` may be given (it means "none" for `timeout`, and nothing for `stall_after`).
+    func duration(_ expected: String, allowsZero: Bool) throws(Prompt.Rejection) -> Double {
+        guard let scalar = node.scalar else { throw reject(Self.shown(node), expected) }
+        let seconds: Double?
+        switch Self.tag(of: node) {
+        case .int: seconds = Int.construct(from: scalar).map(Double.init)
+        case .float: seconds = Double.construct(from: scalar)
+        case .str:
+            let text = scalar.string.trimmed(" \t")
+            if text.hasPrefix("-"), Settings.duration(String(text.dropFirst())) != nil {
+                throw reject(Self.quoted(scalar.string) + " (out of range)", expected)
+            }
+            guard let parsed = Settings.duration(text) else {
+                throw reject(Self.quoted(scalar.string) + " (not a duration)", expected)
+            }
+            seconds = parsed
+        default: throw reject(Self.shown(node), expected)
+        }
+        guard let seconds, seconds.isFinite, seconds >= 0, seconds <= Settings.maxDuration, allowsZero || seconds > 0 else {
+            let shown = Self.tag(of: node) == .str ? Self.quoted(scalar.string) : Self.cut(scalar.string)
+            throw reject("\(shown) (out of range)", expected)
+        }
+        return seconds
+    }
+
+    func onStall() throws(Prompt.Rejection) -> Settings.OnStall {
+        let text = try string(node, expected: Self.expectedOnStall)
+        guard let value = Settings.OnStall(rawValue: text) else { throw reject(Self.quoted(text), Self.expectedOnStall) }
+        return value
+    }
+
+    func retries() throws(Prompt.Rejection) -> Int {
+        guard let scalar = node.scalar, Self.tag(of: node) == .int else {
+            throw reject(Self.shown(node), Self.expectedRetries)
+        }
+        guard let n = Int.construct(from: scalar), Settings.retriesRange.contains(n) else {
+            throw reject("\(Self.cut(scalar.string)) (out of range)", Self.expectedRetries)
+        }
+        return n
     }
 
     // MARK: shapes

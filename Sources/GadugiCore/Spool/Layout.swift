@@ -18,6 +18,8 @@ public struct Layout: Sendable {
     public var spare: String { base + "/spare" }
     public var registry: String { monitoring + "/registry.json" }
     public var events: String { monitoring + "/events.jsonl" }
+    /// The previous `events.jsonl`, once it reached `events_max` (see `Monitor`).
+    public var rotatedEvents: String { monitoring + "/events.1.jsonl" }
     /// One line per finished task, `<task name> <id> done|failed`: what a name in `depends_on`
     /// resolves to across coordinator restarts.
     public var names: String { monitoring + "/names.log" }

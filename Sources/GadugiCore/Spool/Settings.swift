@@ -28,19 +28,37 @@ public struct Settings: Sendable {
     /// A shell command run in each new worktree before the agent (copy `.env`, `npm ci`...): what
     /// git does not carry. Its output goes to the task's log; its failure fails the task.
     public var worktreeSetup: String?
+    /// Seconds after which a running task none of whose heartbeat, log or report changed is
+    /// "stalled": an agent waiting on a prompt nobody answers looks alive by its process alone.
     public var stallAfter: Double = 600
+    /// What a stall does: say so (in the log, `progress.json` and `status`), or stop the task.
     public var onStall: OnStall = .report
-    public var timeout: Double? = nil
+    /// Seconds a task may run before it is stopped (SIGTERM, SIGKILL after `killGrace`) and ends
+    /// as `timeout`; nil: no limit. A runaway agent would otherwise hold its slot for ever.
+    public var timeout: Double?
+    /// How many times a failed attempt is started again on its own (0: never), for the failures
+    /// that pass (rate limits, a flaky network).
     public var retries: Int = 0
+    /// Seconds before the first automatic retry; each further one waits twice as long as the
+    /// last, at most `retryBackoffMax`, so a struggling service is not hammered.
     public var retryBackoff: Double = 30
+    /// The longest wait between automatic retries, in seconds.
     public var retryBackoffMax: Double = 600
-    public var onFinish: String? = nil
+    /// A shell command run after each task ends (to notify, collect results...).
+    public var onFinish: String?
+    /// `events.jsonl` is rotated to `events.1.jsonl` before an append would take it past this
+    /// many bytes (0: never), so a long-lived spool's log cannot fill the disk.
     public var eventsMax: Int64 = 64 << 20
-
-    public enum OnStall: String, Sendable { case report, kill }
+    /// One line per thing in `config.yaml` that was ignored (an unknown or misspelled key), for
+    /// the user to see: a setting that silently never took effect costs hours.
+    public var warnings: [String] = []
 
     public enum Isolation: String, Sendable {
         case worktree, none
+    }
+
+    public enum OnStall: String, Sendable {
+        case report, kill
     }
 
     public init(agent: String, agentSource: String = "the default", maxParallel: Int = 4) {
@@ -50,14 +68,22 @@ public struct Settings: Sendable {
     }
 
     public enum Failure: Error, CustomStringConvertible {
+        /// The file as a whole is unusable (malformed YAML, not a mapping).
         case badConfig(String, String)
+        /// One key has a value it cannot take.
+        case badValue(path: String, key: String, found: String, expected: String)
+        /// A flag has a value it cannot take; the whole message.
+        case badFlag(String)
 
         public var description: String {
             switch self {
             case .badConfig(let path, let why):
-                return "\(path) is not valid: \(why). Expected keys: agent (a shell command), max_parallel (a number), "
-                    + "settle (a duration such as 1s or 500ms), min_free (a size such as 64M, or 0), "
-                    + "keep_processes (true or false), kill_grace (a duration), isolation (worktree or none), worktree_setup (a shell command)"
+                return "\(path) is not valid: \(why). Expected a mapping of keys to values, such as 'max_parallel: 4'; the keys are "
+                    + Settings.configKeyNames.joined(separator: ", ") + " (the README's config.yaml block says what each takes)"
+            case .badValue(let path, let key, let found, let expected):
+                return "\(path) is not valid: \(key) has \(found); expected \(expected)"
+            case .badFlag(let message):
+                return message
             }
         }
     }
@@ -90,55 +116,37 @@ public struct Settings: Sendable {
         return p
     }
 
-    /// Reads settings; `agentFlag` and `parallelFlag` win over the file, the file over the environment.
+    /// Reads settings; `agentFlag` and `parallelFlag` win over the file, the file over the
+    /// environment. Unknown keys in the file are not errors: they end up in `warnings`.
     public static func load(_ layout: Layout, agentFlag: String?, parallelFlag: Int?,
                             environment: [String: String]) throws -> Settings {
-        var fileAgent: String?
-        var fileParallel: Int?
-        var file = Settings(agent: defaultAgent)
-        if let text = try Files.readText(layout.config) {
-            let node: Node?
-            do { node = try Yams.compose(yaml: text) } catch {
-                throw Failure.badConfig(layout.config, "\(error)".split(separator: "\n").first.map(String.init) ?? "YAML error")
-            }
-            if let mapping = node?.mapping {
-                fileAgent = mapping["agent"]?.string.flatMap { $0.allSatisfy(\.isWhitespace) ? nil : $0 }
-                if let p = mapping["max_parallel"] {
-                    guard let v = p.int, v > 0 else { throw Failure.badConfig(layout.config, "max_parallel must be a positive number") }
-                    fileParallel = v
-                }
-                try file.read(mapping, from: layout.config)
-            } else if node != nil {
-                throw Failure.badConfig(layout.config, "it is not a mapping of keys to values")
-            }
+        var settings = Settings(agent: defaultAgent)
+        if let a = nonBlank(environment["GADUGI_AGENT"]) { (settings.agent, settings.agentSource) = (a, "GADUGI_AGENT") }
+        try settings.readConfig(layout)
+        if let a = nonBlank(agentFlag) { (settings.agent, settings.agentSource) = (a, "--agent") }
+        if let n = parallelFlag {
+            if let problem = maxParallelFlagProblem("\(n)") { throw Failure.badFlag(problem) }
+            settings.maxParallel = n
         }
-        let (agent, source): (String, String)
-        if let a = agentFlag, !a.allSatisfy(\.isWhitespace) { (agent, source) = (a, "--agent") }
-        else if let a = fileAgent { (agent, source) = (a, "agent: in \(layout.relative(layout.config))") }
-        else if let a = environment["GADUGI_AGENT"], !a.allSatisfy(\.isWhitespace) { (agent, source) = (a, "GADUGI_AGENT") }
-        else { (agent, source) = (defaultAgent, "the default") }
-        var settings = file
-        settings.agent = agent
-        settings.agentSource = source
-        settings.maxParallel = parallelFlag ?? fileParallel ?? 4
         return settings
     }
 
-    /// Reads the keys beyond `agent` and `max_parallel`.
-    mutating func read(_ mapping: Node.Mapping, from path: String) throws {
-        func value<T>(_ key: String, _ parse: (String) -> T?, _ expected: String) throws -> T? {
-            guard let node = mapping[key] else { return nil }
-            guard let text = node.string, let v = parse(text) else {
-                throw Failure.badConfig(path, "\(key) must be \(expected), not '\(node.string ?? "a list or mapping")'")
-            }
-            return v
+    /// What `max_parallel` and `--max-parallel` take, said the same way for both.
+    public static let expectedMaxParallel = "a whole number of at least 1 (how many agents may run at once)"
+
+    /// Why `--max-parallel TEXT` cannot be taken, or nil when it can: `0` or `-2` would start no
+    /// agent at all, and the parser's own words for them ("missing value") point nowhere.
+    public static func maxParallelFlagProblem(_ text: String) -> String? {
+        guard let n = Int(text), n >= 1 else {
+            return "--max-parallel has '\(text.escapedForTerminal)'; expected \(expectedMaxParallel), such as --max-parallel 4; "
+                + "or leave it out to use max_parallel from .gadugi/config.yaml (else 4)"
         }
-        if let v = try value("settle", Settings.duration, "a duration such as 1s, 500ms or 0") { settle = v }
-        if let v = try value("kill_grace", Settings.duration, "a duration such as 10s") { killGrace = v }
-        if let v = try value("min_free", Settings.size, "a size such as 64M, 512K, 1G or 0") { minFree = v }
-        if let v = try value("keep_processes", Settings.bool, "true or false") { keepProcesses = v }
-        if let v = try value("isolation", Isolation.init(rawValue:), "worktree or none") { isolation = v }
-        if let v = try value("worktree_setup", { $0.allSatisfy(\.isWhitespace) ? nil : $0 }, "a shell command") { worktreeSetup = v }
+        return nil
+    }
+
+    static func nonBlank(_ text: String?) -> String? {
+        guard let text, !text.allSatisfy(\.isWhitespace) else { return nil }
+        return text
     }
 
     /// `1.5`, `1.5s`, `500ms`, `2m`, `1h` → seconds; nil when malformed or negative.
