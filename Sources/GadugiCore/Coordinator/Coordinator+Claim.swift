@@ -42,6 +42,10 @@ extension Coordinator {
                     admit(entry)
                     recordLater(record.id)
                     publish(.claimed(record, from: name))
+                    // A misspelled key is a setting that silently never applies: say so.
+                    for key in record.unknownKeys where TaskSpec.suggestion(for: key) != nil {
+                        if let warning = TaskSpec.unknownKeyWarning(key) { logger.warning("\(record.id): \(warning)") }
+                    }
                     admitted(scheduler.add(record, now: now))
                 case .rejected(let target, let reason):
                     publish(.rejected(name: name, target: target, reason: reason))

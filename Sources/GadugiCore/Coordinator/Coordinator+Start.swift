@@ -84,7 +84,10 @@ extension Coordinator {
         record.signal = nil
         tasks[id]?.record = record
         tasks[id]?.seen = (nil, nil)
-        recordLater(id)
+        // A retry's attempt count must survive a crash at once (a restart that adopts the task
+        // learns it only from the record, and the count bounds the retries); a first start's
+        // record can wait, as the count is then 1 whatever happens.
+        if record.attempts > 1 { self.record(record) } else { recordLater(id) }
         setPhase(id, .running(pid))
         scheduler.setState(id, .running)
         publish(.started(record))

@@ -108,7 +108,7 @@ public final class Coordinator {
         self.settings = settings
         self.options = options
         self.logger = logger
-        self.monitor = Monitor(layout: layout)
+        self.monitor = Monitor(layout: layout, eventsMax: settings.eventsMax)
         self.spares = SparePool(layout: layout, target: min(64, settings.maxParallel + 4))
         let ours: Set<String> = ["GADUGI_TASK_ID", "GADUGI_ROOT", "GADUGI_PROMPT_FILE", "GADUGI_HEARTBEAT_FILE",
                                  "GADUGI_PROGRESS_FILE", "GADUGI_LOG_FILE", "GADUGI_OUTCOME_FILE", "GADUGI_BIN"]

@@ -210,8 +210,12 @@ public struct Settings: Sendable {
             + "'agent: CMD' in .gadugi/config.yaml, or GADUGI_AGENT (try --agent \(simulatedAgent) for a demo)"
     }
 
+    /// Words the shell itself knows (keywords and builtins, POSIX's special ones among them): an
+    /// agent command starting with one needs no program on PATH.
     static let shellWords: Set<String> = [
         "exec", "eval", "true", "false", ":", "cd", "echo", "printf", "test", "[", "set", "export",
         "if", "for", "while", "case", "until", "{", "!", "sleep", "read", "exit", "command", ".",
+        "trap", "umask", "ulimit", "unset", "wait", "shift", "return", "break", "continue", "times",
+        "kill", "type", "hash", "alias", "unalias", "readonly", "local", "getopts", "pwd", "jobs",
     ]
 }

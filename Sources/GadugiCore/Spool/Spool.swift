@@ -157,6 +157,10 @@ public struct Spool: Sendable {
         record.agent = spec.agent
         record.base = spec.base
         record.isolation = spec.isolation
+        record.stallAfter = spec.stallAfter
+        record.onStall = spec.onStall
+        record.timeout = spec.timeout
+        record.retries = spec.retries
         record.unknownKeys = spec.unknownKeys
         record.batch = reservation?.batch
         record.batchSize = reservation?.batchSize
@@ -171,8 +175,21 @@ public struct Spool: Sendable {
         let made: Bool
         if let spares { made = try spares.take(into: directory) } else { made = try Files.makeDirectory(directory) }
         if made { return (true, nil) }
-        guard let reservation = reservation(id, for: st) else { return (false, nil) }
-        return (true, reservation)
+        if let reservation = reservation(id, for: st) { return (true, reservation) }
+        return (isAbandoned(id), nil)
+    }
+
+    /// Whether `tasks/<id>/` is a reservation a crash left behind: a claim makes the folder, then
+    /// renames the prompt to `claimed/<id>.<ext>`, and a coordinator killed in between leaves an
+    /// empty folder that no prompt names. Taken over rather than skipped, so a crash changes no id
+    /// and leaves no folder behind. (Any task that got further has a file in its folder, or its
+    /// prompt in `claimed/` or `running/`.) Asked only when the folder exists.
+    private func isAbandoned(_ id: String) -> Bool {
+        guard let entries = try? Files.list(layout.taskDirectory(id)), entries.isEmpty else { return false }
+        for queue in [Layout.Queue.claimed, .running] {
+            for ext in PromptName.extensions where Files.exists(layout.queue(queue, id + "." + ext)) { return false }
+        }
+        return TaskLock.state(of: layout.taskDirectory(id)) == .free
     }
 
     /// `submit`'s marker for `id` when it was left for this very file (else nil).
