@@ -42,7 +42,8 @@ struct Cancel: ParsableCommand {
         let layout = try options.existingLayout()
         let control = TaskControl(layout: layout)
         var chosen = ids
-        for name in all ? Cancel.states : state.map { [$0] } ?? [] {
+        let states = all ? Cancel.states : state.map({ [$0] }) ?? []
+        for name in states {
             switch name {
             case "queued": chosen += control.ids(in: .incoming)
             case "running": chosen += control.ids(in: .running)

@@ -62,8 +62,9 @@ final class ControlTests: GadugiTestCase {
         XCTAssertTrue(waitUntil(timeout: 30) { self.list(.cancelled) == ["stuck.md"] }, allQueued().description)
         XCTAssertLessThan(monotonicSeconds() - t0, 25, "SIGKILL after kill_grace, not never")
         XCTAssertEqual(progress("stuck")?.string("state"), "cancelled")
-        let events = readText(spool.appendingPathComponent("monitoring/events.jsonl")) ?? ""
-        XCTAssertTrue(events.contains(#""state":"cancelled""#), events)
+        let eventsFile = spool.appendingPathComponent("monitoring/events.jsonl")
+        XCTAssertTrue(waitUntil(timeout: 10) { self.readText(eventsFile)?.contains(#""state":"cancelled""#) ?? false },
+                      readText(eventsFile) ?? "")
         XCTAssertTrue(c.isRunning, "the coordinator goes on")
     }
 

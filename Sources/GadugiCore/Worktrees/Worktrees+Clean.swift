@@ -73,7 +73,7 @@ extension Worktrees {
             }
             report.removed.append(.init(name: id, reason: nil))
         }
-        if !options.dryRun { try locked { () throws(Failure) in try git(["worktree", "prune"]) } }
+        if !options.dryRun { _ = try locked { () throws(Failure) in try git(["worktree", "prune"]) } }
         if let base = options.branchesMergedInto { try deleteMergedBranches(into: base, options, &report) }
         return report
     }
