@@ -709,13 +709,15 @@ def _make_repo(ctx: Context, files: int) -> Path:
 
 
 def _bare_worktrees(repo: Path, n: int, tag: str) -> list[float]:
-    """n × (`git worktree add -b` + `git worktree remove --force`), sequential; seconds per task."""
+    """n × (`git worktree add -b` + `git worktree remove`), sequential; seconds per task. The remove is
+    the plain one the target names: it checks that nothing is left uncommitted, as anyone removing
+    an agent's worktree must (gadugi's remove does the same check); `--force` would skip it."""
     per = []
     for i in range(1, n + 1):
         path = repo / ".bare-wt" / f"{tag}-{i}"
         t0 = time.perf_counter_ns()
         _git("worktree", "add", "-q", "-b", f"b{tag}-{i}", str(path), "HEAD", cwd=repo)
-        _git("worktree", "remove", "--force", str(path), cwd=repo)
+        _git("worktree", "remove", str(path), cwd=repo)
         per.append((time.perf_counter_ns() - t0) / 1e9)
     return per
 
@@ -808,7 +810,7 @@ def worktree(m: Recorder):
     m.row(f"{files:,} files: git worktree add 60 s after a remove", t_later * 1000, "ms", 0, note="once")
     data["add_after_remove_s"] = {"immediately": t_now, "after_60s": t_later}
     m.note(f"{', '.join(f'{v} tasks ({k:,} files)' for k, v in tasks.items())} in a row per repetition. Bare: `git worktree add -q -b <b> <path> HEAD` "
-           "then `git worktree remove --force <path>`, each task timed from Python (process starts included). "
+           "then `git worktree remove <path>` (no --force: like gadugi's, it checks nothing is left uncommitted), each task timed from Python (process starts included). "
            "gadugi: the repository is the root, `gadugi run --root <repo> --max-parallel 1 --agent true FILE×N` "
            "(prompts outside the repo) from spawn to exit, with and without `--isolation none`; overhead per task "
            "= (worktrees wall − none wall) / N, so gadugi's fixed start-up cancels out. Ratios are paired by repetition.")

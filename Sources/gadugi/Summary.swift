@@ -6,7 +6,7 @@ enum Summary {
     /// Prints one line per file; returns true when every task ended in done/. File names, messages
     /// and reasons come from users and agents: they are escaped so each stays on its line.
     static func print(files: [String], ids: [String], results: [String: Coordinator.Result], layout: Layout) -> Bool {
-        var done = 0, failed = 0, rejected = 0, blocked = 0, unfinished = 0
+        var done = 0, failed = 0, timedOut = 0, cancelled = 0, rejected = 0, blocked = 0, unfinished = 0
         var lines: [String] = []
         let width = ids.map(\.count).max() ?? 0
         for (rawFile, rawID) in zip(files, ids) {
@@ -20,9 +20,15 @@ enum Summary {
                     done += 1
                     lines.append("  done      \(id)  \(seconds)  \(file)")
                 } else {
-                    failed += 1
+                    // A timeout and a cancel are told apart from a failure.
+                    switch r.state {
+                    case .timeout: timedOut += 1
+                    case .cancelled: cancelled += 1
+                    default: failed += 1
+                    }
+                    let label = r.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
                     let how = r.exitCode.map { "exit \($0)" } ?? r.signal.map { "signal \($0)" } ?? "no outcome"
-                    lines.append("  failed    \(id)  \(how)  \(file)  log: \(layout.relative(layout.log(rawID)))")
+                    lines.append("  \(label) \(id)  \(how)  \(file)  log: \(layout.relative(layout.log(rawID)))")
                     if let m = r.message { lines.append("            \(m.escapedForTerminal)") }
                 }
             case .rejected(let name, let reason)?:
@@ -40,6 +46,8 @@ enum Summary {
             }
         }
         var head = "\(files.count) task(s): \(done) done, \(failed) failed"
+        if timedOut > 0 { head += ", \(timedOut) timed out" }
+        if cancelled > 0 { head += ", \(cancelled) cancelled" }
         if rejected > 0 { head += ", \(rejected) rejected" }
         if blocked > 0 { head += ", \(blocked) blocked" }
         if unfinished > 0 { head += ", \(unfinished) unfinished" }
