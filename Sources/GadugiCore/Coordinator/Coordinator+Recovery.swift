@@ -116,6 +116,9 @@ extension Coordinator {
             r.startedAt = changed ?? r.claimedAt
         }
         if let started = r.startedAt, let claimed = r.claimedAt, claimed > started { r.claimedAt = started }
+        // Its `running` record was not written before the crash: its process is found by what
+        // its environment says (needed to stop it: a timeout, a cancel).
+        if r.pid == nil { r.pid = Session.findTaskProcess(root: layout.root, id: r.id) }
         return r
     }
 }

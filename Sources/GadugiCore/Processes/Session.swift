@@ -74,6 +74,20 @@ public enum Session {
         Session.stat(pid).map { $0.state == "Z" || $0.state == "X" } ?? true
     }
 
+    /// The live task process (a session leader, the wrapper) whose environment names this root
+    /// and task id: for a task adopted after a crash that came before its pid was recorded. One
+    /// pass over /proc, reading only session leaders' environments (our own user's).
+    public static func findTaskProcess(root: String, id: String) -> pid_t? {
+        let wanted = ["GADUGI_TASK_ID=" + id, "GADUGI_ROOT=" + root]
+        for name in (try? Files.list("/proc")) ?? [] {
+            guard let pid = pid_t(name), let stat = Session.stat(pid), stat.session == pid, stat.state != "Z",
+                  let bytes = try? Files.read("/proc/\(pid)/environ", limit: 1 << 20) else { continue }
+            let entries = Set(bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
+            if wanted.allSatisfy(entries.contains) { return pid }
+        }
+        return nil
+    }
+
     /// State and session id from `/proc/<pid>/stat` (fields 3 and 6). The command name (field 2)
     /// may hold spaces and parentheses, so the fields are counted after its last `)`.
     static func stat(_ pid: pid_t) -> (state: Character, session: pid_t)? {
