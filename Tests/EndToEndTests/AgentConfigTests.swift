@@ -42,19 +42,6 @@ final class AgentConfigTests: GadugiTestCase {
 
     private let prompt = "---\nname: Fix the greeting\n---\nMake the README greet the reader.\n"
 
-    private func git(_ args: [String]) -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["git", "-C", root.path] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return "" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
     /// The repository as the configuration expects it: `.env` in the root, ignored by git; the
     /// configuration copied verbatim; the stand-in `claude` in a bin folder. Returns the prompt's
     /// path, the folder the stand-in records into and the environment for the coordinator.

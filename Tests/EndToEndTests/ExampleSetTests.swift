@@ -24,19 +24,6 @@ final class ExampleSetTests: GadugiTestCase {
     /// The example that fails on purpose (`simulate: fail`).
     private static let failing = "flaky-test"
 
-    private func git(_ args: [String]) -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["git", "-C", root.path] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return "" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
     /// Copies the example prompts into the repository's examples/ and commits them; returns their
     /// paths relative to the root (where gadugi runs), sorted as the shell sorts `examples/*`.
     private func copyExamples() throws -> [String] {

@@ -460,6 +460,20 @@ class GadugiTestCase: XCTestCase {
         root = url
     }
 
+    /// `git -C <root> ARGS`: its stdout ("" when git cannot run), stderr dropped.
+    func git(_ args: [String]) -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["git", "-C", root.path] + args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return "" }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Writes `.gadugi/config.yaml` (creating `.gadugi/` if needed).
     func writeConfig(_ yaml: String) throws {
         try write(yaml, to: spool.appendingPathComponent("config.yaml"))

@@ -37,19 +37,6 @@ final class TaskGraphRunTests: GadugiTestCase {
         return result
     }
 
-    private func git(_ args: [String]) -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["git", "-C", root.path] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return "" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
     func testAChainRunsInOrderAndEachStartsFromTheWorkBeforeIt() throws {
         let out = try makeScratchDir("out")
         let files = try prompts([

@@ -53,8 +53,12 @@ final class OwnChildrenLauncher: TaskLauncher {
 
     func spawn(agent: String, environment: [String], lockFD: CInt, directory: String,
                keepProcesses: Bool, worktreeSetup: String) throws(SystemError) -> pid_t {
-        let pid = try supervisor.spawn(agent: agent, environment: environment, lockFD: lockFD, directory: directory,
-                                       keepProcesses: keepProcesses, worktreeSetup: worktreeSetup)
+        watch(try supervisor.spawn(agent: agent, environment: environment, lockFD: lockFD, directory: directory,
+                                   keepProcesses: keepProcesses, worktreeSetup: worktreeSetup))
+    }
+
+    /// Waits for `pid` on a thread of its own and reports its end; returns it.
+    private func watch(_ pid: pid_t) -> pid_t {
         let report = onExit.withLock { $0 }
         Thread.detachNewThread {
             var status: Int32 = 0
@@ -69,14 +73,7 @@ final class OwnChildrenLauncher: TaskLauncher {
     }
 
     func spawnHook(command: String, environment: [String], directory: String, log: String) throws(SystemError) -> pid_t {
-        let pid = try supervisor.spawnHook(command: command, environment: environment, directory: directory, log: log)
-        let report = onExit.withLock { $0 }
-        Thread.detachNewThread {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            report?(pid, status)
-        }
-        return pid
+        watch(try supervisor.spawnHook(command: command, environment: environment, directory: directory, log: log))
     }
 }
 

@@ -17,6 +17,11 @@ public enum Session {
     /// with that pid is a newer one that reused it, and its session is not ours.
     public static func members(_ sid: pid_t) -> [pid_t] {
         guard sid > 1, !Files.exists("/proc/\(sid)") || isZombie(sid) else { return [] }
+        return others(in: sid)
+    }
+
+    /// The live processes of session `sid` other than its leader, from /proc.
+    static func others(in sid: pid_t) -> [pid_t] {
         var found: [pid_t] = []
         for name in (try? Files.list("/proc")) ?? [] {
             guard let pid = pid_t(name), pid != sid, let stat = Session.stat(pid),
@@ -38,14 +43,7 @@ public enum Session {
     /// live on to record the outcome and finish the worktree): what a stop signals first. The
     /// caller knows the leader is the task's own process (our child, or its lock is held).
     public static func agents(of sid: pid_t) -> [pid_t] {
-        guard sid > 1 else { return [] }
-        var found: [pid_t] = []
-        for name in (try? Files.list("/proc")) ?? [] {
-            guard let pid = pid_t(name), pid != sid, let stat = Session.stat(pid),
-                  stat.session == sid, stat.state != "Z", stat.state != "X" else { continue }
-            found.append(pid)
-        }
-        return found
+        sid > 1 ? others(in: sid) : []
     }
 
     /// Signals the processes of a running task: all but the leader, or with `leader` the leader
