@@ -85,6 +85,8 @@ struct Run: ParsableCommand {
         if !files.isEmpty {
             let report = json ? Summary.printJSON : Summary.print
             let allDone = report(files, ids, coordinator.results, layout)
+            // Interrupted by Ctrl-C: 130, as a shell reports a command killed by SIGINT.
+            if coordinator.interrupts > 0 { throw ExitCode(130) }
             if !allDone { throw ExitCode(1) }
         }
     }

@@ -120,4 +120,41 @@ final class ControlTests: GadugiTestCase {
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--state must be one of"), bad.stderr)
     }
+
+    func testCtrlCOnceStopsNewStartsAndTwiceCancelsWhatRuns() throws {
+        let gate = try makeScratchDir("gate")
+        let src = try makeScratchDir("src")
+        let files = try ["first", "second", "third"].map { try write("Task \($0).\n", to: src.appendingPathComponent("\($0).md")).path }
+        // Once: the running task finishes, nothing else starts.
+        let run = try startGadugi(["run", "--isolation", "none", "--max-parallel", "1", "--agent", gatedAgent] + files, env: ["GATE": gate.path])
+        XCTAssertTrue(started(gate, "first"))
+        run.signal(SIGINT)
+        Thread.sleep(forTimeInterval: 0.5)
+        try write("", to: gate.appendingPathComponent("first"))
+        XCTAssertTrue(waitForExit(run.process, timeout: 20), "it leaves once nothing runs")
+        let once = run.result()
+        XCTAssertEqual(once.status, 130, "\(once)")
+        XCTAssertTrue(once.stderr.contains("Ctrl-C again cancels them"), once.stderr)
+        XCTAssertTrue(once.stdout.contains("done      first"), once.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: gate.appendingPathComponent("second.started").path), "nothing new started")
+        XCTAssertEqual(list(.claimed).sorted(), ["second.md", "third.md"], "not started: still queued for the next run")
+
+        // Twice: the running task is cancelled and waited for (a plain 'gadugi run' would leave at
+        // the first SIGINT, its agents running on).
+        try FileManager.default.removeItem(at: queue(.claimed).appendingPathComponent("second.md"))
+        try FileManager.default.removeItem(at: queue(.claimed).appendingPathComponent("third.md"))
+        let more = try ["fourth", "fifth"].map { try write("Task \($0).\n", to: src.appendingPathComponent("\($0).md")).path }
+        let again = try startGadugi(["run", "--isolation", "none", "--max-parallel", "1", "--agent", gatedAgent] + more, env: ["GATE": gate.path])
+        XCTAssertTrue(started(gate, "fourth"))
+        again.signal(SIGINT)
+        Thread.sleep(forTimeInterval: 0.3)
+        again.signal(SIGINT)
+        XCTAssertTrue(waitForExit(again.process, timeout: 20), "it waits for the cancelled task, then leaves")
+        let twice = again.result()
+        XCTAssertEqual(twice.status, 130, "\(twice)")
+        XCTAssertTrue(twice.stdout.contains("cancelled fourth"), twice.stdout)
+        XCTAssertEqual(list(.cancelled), ["fourth.md"])
+        XCTAssertEqual(progress("fourth")?.string("state"), "cancelled")
+        XCTAssertEqual(list(.claimed), ["fifth.md"])
+    }
 }

@@ -27,6 +27,25 @@ extension Coordinator {
         }
     }
 
+    /// Ctrl-C during `gadugi run FILE...`: the first stops starting tasks and lets the running
+    /// ones finish; the second cancels them (SIGTERM, SIGKILL after `kill_grace`) and waits for
+    /// them to end; a third leaves at once, as a SIGTERM does (they run on and record their ends).
+    func interrupted() {
+        interrupts += 1
+        let running = tasks.filter { if case .running = $0.value.phase { true } else if case .adopted = $0.value.phase { true } else { false } }
+        switch interrupts {
+        case 1:
+            logger.warning("interrupted: no new task starts; \(running.count) still running. Ctrl-C again cancels them; tasks not started stay queued for the next 'gadugi run'")
+        case 2:
+            logger.warning("cancelling \(running.count) running task(s) and waiting for them to end (Ctrl-C again leaves without waiting)")
+            for id in running.keys.sorted() where tasks[id]?.stop == nil {
+                stop(id, StopReason(.cancelled, "cancelled (Ctrl-C)"), clock.now())
+            }
+        default:
+            stopSignal = SIGINT
+        }
+    }
+
     /// Cancels a task: one not started goes to `cancelled/` at once; a running one is stopped
     /// (SIGTERM to its processes, SIGKILL after `kill_grace`) and ends cancelled. Its dependants
     /// are blocked.

@@ -10,7 +10,7 @@ extension Coordinator {
     static let spaceComplaint = "space"
 
     func schedule() {
-        guard !queueHeld, runningCount < settings.maxParallel, scheduler.readyCount > 0 else { return }
+        guard !queueHeld, interrupts == 0, runningCount < settings.maxParallel, scheduler.readyCount > 0 else { return }
         // A task started on a full disk loses its output and fails: it waits in claimed/ instead.
         if let short = DiskSpace.shortage(layout.base, minFree: settings.minFree) {
             return complaints.say(Coordinator.spaceComplaint,

@@ -87,6 +87,9 @@ public final class Coordinator {
     var hooks: [pid_t: String] = [:]
     /// `.gadugi/control/hold` exists: no new task starts.
     var queueHeld = false
+    /// SIGINTs received by `gadugi run FILE...`: the first stops new starts, the second cancels
+    /// what runs, a third leaves at once (see `interrupted`).
+    public internal(set) var interrupts = 0
     /// Cancel and retry by moving files (shared with the verbs that work without a coordinator).
     let control: TaskControl
     var lastRescan = Timestamp(seconds: 0, nanoseconds: 0)
@@ -214,6 +217,10 @@ public final class Coordinator {
 
     func shouldStop() -> Bool {
         if stopSignal != nil { return true }
+        // Interrupted: once nothing of ours runs any more (what never started stays queued).
+        if interrupts > 0 && slotsHeld == 0 && exitedIDs.isEmpty && count(where: { if case .committing = $0 { true } else { false } }) == 0 {
+            return true
+        }
         if !batch.isEmpty { return results.count >= batch.count }
         return options.untilIdle && pending.isEmpty && parked.isEmpty && isIdle
     }
@@ -237,6 +244,7 @@ public final class Coordinator {
             setPhase(id, .exited(status))
             exitedIDs.append(id)
         case .signal(let s):
+            if s == SIGINT && !batch.isEmpty { return interrupted() }
             stopSignal = s
         case .incomingReplaced(let what):
             logger.warning("\(what)")
