@@ -157,4 +157,23 @@ final class ControlTests: GadugiTestCase {
         XCTAssertEqual(progress("fourth")?.string("state"), "cancelled")
         XCTAssertEqual(list(.claimed), ["fifth.md"])
     }
+
+    func testHoldingOneTaskLetsTheOthersRunAndItsDependantsWait() throws {
+        try initSpool()
+        XCTAssertEqual(try gadugiRun(["hold", "base"]).status, 0)
+        try dropPrompt(name: "base.md", content: "Base.\n")
+        try dropPrompt(name: "top.md", content: "---\ndepends_on: base\n---\nTop.\n")
+        try dropPrompt(name: "other.md", content: "Other.\n")
+        guard let c = try startCoordinator(["--isolation", "none", "--agent", "true"]) else { return }
+        XCTAssertTrue(waitUntil(timeout: 20) { self.list(.done) == ["other.md"] }, allQueued().description)
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertEqual(list(.claimed).sorted(), ["base.md", "top.md"], "held, and waiting for the held one")
+        XCTAssertTrue(waitUntil(timeout: 10) { (self.progress("base")?["waiting_for"] as? [String])?.first?.hasPrefix("held") ?? false },
+                      "\(String(describing: progress("base")))")
+        let release = try gadugiRun(["release", "base"])
+        XCTAssertEqual(release.status, 0, "\(release)")
+        XCTAssertTrue(waitUntil(timeout: 20) { self.list(.done).sorted() == ["base.md", "other.md", "top.md"] }, allQueued().description)
+        XCTAssertTrue(c.isRunning)
+        XCTAssertNotEqual(try gadugiRun(["hold", "not an id"]).status, 0)
+    }
 }

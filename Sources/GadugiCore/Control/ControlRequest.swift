@@ -27,6 +27,16 @@ public struct ControlRequest: Sendable, Equatable {
     /// The file that holds the whole queue.
     public static let holdFile = "hold"
 
+    /// The file that holds one task: `hold.<id>`.
+    public static func holdFile(_ id: String) -> String { holdFile + "." + id }
+
+    /// The task a `hold.<id>` file holds; nil for any other name.
+    public static func heldTask(fileName: String) -> String? {
+        guard fileName.hasPrefix(holdFile + ".") else { return nil }
+        let id = String(fileName.dropFirst(holdFile.count + 1))
+        return TaskID.isValid(id) ? id : nil
+    }
+
     public var fileName: String { verb.rawValue + "." + id }
 
     /// The request a file in `control/` names; nil for anything else (dotfiles, `hold`, typos).

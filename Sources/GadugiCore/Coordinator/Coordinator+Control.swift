@@ -11,7 +11,14 @@ extension Coordinator {
                              : "the queue is released: tasks start again")
         }
         guard let names = try? Files.list(layout.control) else { return }
-        for name in names.sorted() where !name.hasPrefix(".") && name != ControlRequest.holdFile {
+        let heldNow = Set(names.compactMap(ControlRequest.heldTask(fileName:)))
+        if heldNow != heldTasks {
+            for id in heldNow.subtracting(heldTasks) where tasks[id] != nil { logger.info("holding \(id): it does not start until 'gadugi release \(id)'") }
+            for id in heldTasks.subtracting(heldNow) where tasks[id] != nil { logger.info("released \(id)") }
+            for id in heldNow.symmetricDifference(heldTasks) { scheduler.setHeld(id, heldNow.contains(id)) }
+            heldTasks = heldNow
+        }
+        for name in names.sorted() where !name.hasPrefix(".") && name != ControlRequest.holdFile && ControlRequest.heldTask(fileName: name) == nil {
             let content = (try? Files.readText(layout.control(name), limit: 64)) ?? nil
             guard let request = ControlRequest(fileName: name, content: content ?? "") else {
                 complaints.say("control-\(name)", "ignoring \(layout.relative(layout.control(name))): not a request (cancel.<id>, retry.<id> or hold)")

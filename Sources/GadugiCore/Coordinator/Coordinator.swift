@@ -87,6 +87,8 @@ public final class Coordinator {
     var hooks: [pid_t: String] = [:]
     /// `.gadugi/control/hold` exists: no new task starts.
     var queueHeld = false
+    /// Tasks held one by one (`control/hold.<id>`): not started until released.
+    var heldTasks: Set<String> = []
     /// SIGINTs received by `gadugi run FILE...`: the first stops new starts, the second cancels
     /// what runs, a third leaves at once (see `interrupted`).
     public internal(set) var interrupts = 0
@@ -384,6 +386,7 @@ extension Coordinator {
     func admitted(_ admissions: [Scheduler.Admission]) {
         for admission in admissions {
             if case .gathering? = tasks[admission.id]?.phase { setPhase(admission.id, .claimed) }
+            if heldTasks.contains(admission.id) { scheduler.setHeld(admission.id, true) }
             guard let cycle = admission.cycle else { continue }
             let loop = (cycle + [cycle[0]]).joined(separator: " → ")
             for id in cycle { rejectClaimed(id, reason: "its depends_on closes a cycle: \(loop); fix the front matter of one of them and drop them again") }

@@ -131,6 +131,8 @@ struct Scheduler {
 
     mutating func setState(_ id: String, _ state: GraphTask.State) { graph.setState(id, state) }
 
+    mutating func setHeld(_ id: String, _ held: Bool) { graph.setHeld(id, held) }
+
     /// A task finished: its dependants learn it; one the graph never held (it ended while no
     /// coordinator ran) is remembered by name like those in `names.log`.
     mutating func finished(_ id: String, name: String, state: TaskState) {
@@ -147,6 +149,9 @@ struct Scheduler {
     /// `blocked` (and why).
     func standing(_ id: String) -> Standing {
         if isGathering(id) { return Standing(state: .waiting, waitingFor: ["the rest of its batch"]) }
+        if graph.isHeld(id) {
+            return Standing(state: .waiting, waitingFor: ["held ('gadugi release \(id)' lets it start)"], dependencies: graph.resolved(id))
+        }
         let dependencies = graph.resolved(id)
         switch graph.readiness(of: id) {
         case .waiting(let what)?:

@@ -33,6 +33,8 @@ struct GraphNode: Sendable {
     var holders = 0
     /// This task's current hold, cached so a change can be propagated as a difference.
     var hold = Hold.none
+    /// Held by hand (`gadugi hold ID`): never ready, and holds no files against others.
+    var held = false
 
     init(_ task: GraphTask) {
         self.task = task
@@ -43,12 +45,12 @@ struct GraphNode: Sendable {
     /// Ready by dependencies: every edge resolved to a done task.
     var dependenciesDone: Bool { unresolved == 0 && pending == 0 && failed == 0 }
 
-    var isReady: Bool { task.state == .waiting && dependenciesDone && holders == 0 }
+    var isReady: Bool { task.state == .waiting && dependenciesDone && holders == 0 && !held }
 
     var currentHold: Hold {
         switch task.state {
         case .running: return .running
-        case .waiting where dependenciesDone: return .waitingReady
+        case .waiting where dependenciesDone && !held: return .waitingReady
         default: return .none
         }
     }

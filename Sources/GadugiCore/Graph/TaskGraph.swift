@@ -94,6 +94,16 @@ public struct TaskGraph: Sendable {
         if before != after { updateDependants(of: id, from: before, to: after) }
     }
 
+    /// Holds a waiting task back (`gadugi hold ID`), or lets it go: it is not ready while held,
+    /// and holds no files against others meanwhile.
+    public mutating func setHeld(_ id: String, _ held: Bool) {
+        guard nodes[id] != nil, nodes[id]?.held != held else { return }
+        nodes[id]?.held = held
+        refresh(id)
+    }
+
+    public func isHeld(_ id: String) -> Bool { nodes[id]?.held ?? false }
+
     /// Whether a task of this name was ever added (else a dependency on it waits for its arrival).
     public func knows(name: String) -> Bool { byName[name] != nil }
 
