@@ -31,6 +31,10 @@ struct Cancel: ParsableCommand {
 
     func validate() throws {
         if ids.isEmpty && !all && state == nil { throw ValidationError("name the tasks to cancel, or pass --all or --state STATE") }
+        // A task id, or the name (without extension) of a prompt still in incoming/: never a path.
+        if let bad = ids.first(where: { $0.isEmpty || $0.contains("/") || $0.hasPrefix(".") || $0.hasPrefix("-") }) {
+            throw ValidationError("'\(bad.escapedForTerminal)' is not a task id or a queued prompt's name (see 'gadugi status')")
+        }
         if let state, !Cancel.states.contains(state) {
             throw ValidationError("--state must be one of \(Cancel.states.joined(separator: ", ")), not '\(state)'")
         }

@@ -30,6 +30,7 @@ struct Retry: ParsableCommand {
 
     func validate() throws {
         if ids.isEmpty && !failed { throw ValidationError("name the tasks to retry, or pass --failed") }
+        try validateIDs(ids)
     }
 
     func run() throws {

@@ -176,4 +176,41 @@ final class ControlTests: GadugiTestCase {
         XCTAssertTrue(c.isRunning)
         XCTAssertNotEqual(try gadugiRun(["hold", "not an id"]).status, 0)
     }
+
+    func testCancelOfARunningTaskWithNoCoordinatorStopsItAndTheNextOneRecordsIt() throws {
+        try initSpool()
+        let gate = try makeScratchDir("gate")
+        guard let c = try startCoordinator(["--isolation", "none", "--agent", gatedAgent], env: ["GATE": gate.path]) else { return }
+        try dropPrompt(name: "orphan.md", content: "Runs on.\n")
+        XCTAssertTrue(started(gate, "orphan"))
+        c.signal(SIGKILL)
+        XCTAssertTrue(waitForExit(c.process, timeout: 10))
+        let cancel = try gadugiRun(["cancel", "orphan"], timeout: 30)
+        XCTAssertEqual(cancel.status, 0, "\(cancel)")
+        XCTAssertTrue(cancel.stdout.contains("stopped; the next coordinator records it as cancelled"), cancel.stdout)
+        XCTAssertEqual(list(.running), ["orphan.md"], "no coordinator: the prompt waits in running/")
+        let r = try gadugiRun(["run", "--until-idle", "--isolation", "none", "--agent", "true"], timeout: 30)
+        XCTAssertEqual(r.status, 0, "\(r)")
+        XCTAssertEqual(list(.cancelled), ["orphan.md"], allQueued().description)
+        XCTAssertEqual(progress("orphan")?.string("state"), "cancelled")
+    }
+
+    func testRequestFilesAndVerbArgumentsFromHostileHandsAreRefusedOrIgnored() throws {
+        try initSpool()
+        guard let c = try startCoordinator(["--isolation", "none", "--agent", "true"]) else { return }
+        let control = spool.appendingPathComponent("control")
+        for name in ["cancel.", "retry.../x", "cancel.a b", "nonsense", "cancel.-x", ".retry.hidden", "hold.", "retry.\u{1b}[2J"] {
+            FileManager.default.createFile(atPath: control.appendingPathComponent(name).path, contents: Data("reset".utf8))
+        }
+        try dropPrompt(name: "fine.md", content: "Fine.\n")
+        XCTAssertTrue(waitUntil(timeout: 20) { self.list(.done) == ["fine.md"] }, "the coordinator goes on")
+        XCTAssertTrue(c.isRunning)
+        for args in [["cancel", "../../etc"], ["retry", "a b"], ["hold", "-x"], ["cancel", "--state", "done"]] {
+            let r = try gadugiRun(args)
+            XCTAssertNotEqual(r.status, 0, "\(args) must be refused: \(r)")
+        }
+        let unknown = try gadugiRun(["cancel", "no-such-task"])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.stdout.contains("no such task"), unknown.stdout)
+    }
 }

@@ -70,7 +70,8 @@ public struct ControlClient {
     /// coordinator commits it, as `cancelled`.
     private func stopOffline(_ record: TaskRecord) -> Outcome {
         let id = record.id
-        guard let sid = record.pid, TaskLock.isHeld(layout.taskDirectory(id)) else {
+        guard TaskLock.isHeld(layout.taskDirectory(id)),
+              let sid = record.pid ?? Session.findTaskProcess(root: layout.root, id: id) else {
             return Outcome(id: id, said: "\(id): its process has already ended; a coordinator records how", ok: false)
         }
         let reason = StopReason(.cancelled, "cancelled (gadugi cancel)")
