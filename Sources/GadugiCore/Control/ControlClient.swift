@@ -30,7 +30,8 @@ public struct ControlClient {
         var outcomes: [Outcome] = []
         var requests: [ControlRequest] = []
         for id in ids {
-            if case .queued(let name) = control.locate(id) {
+            // A queued prompt whose name is no task id cannot be named by a request: the rename.
+            if case .queued(let name) = control.locate(id), !TaskID.isValid(id) {
                 outcomes.append(cancelQueued(id, name))
             } else {
                 requests.append(ControlRequest(.cancel, id: id))
@@ -51,6 +52,18 @@ public struct ControlClient {
     private func cancelOffline(_ request: ControlRequest) -> Outcome {
         let id = request.id
         switch control.locate(id) {
+        case .queued(let name):
+            var suffixes: [String: Int] = [:]
+            do {
+                switch try control.cancelQueued(name, suffixes: &suffixes, now: .now()) {
+                case .claimed(let record): return Outcome(id: id, said: "\(name): cancelled before it started, as \(record.id) (queue/cancelled/)", ok: true)
+                case .rejected(let target, let reason): return Outcome(id: id, said: "\(name): rejected (\(reason)), see queue/rejected/\(target).reason", ok: false)
+                case .busy: return Outcome(id: id, said: "\(name): still being written; try again", ok: false)
+                case .vanished, .ignored: return Outcome(id: id, said: "\(name): no longer in incoming/", ok: false)
+                }
+            } catch {
+                return Outcome(id: id, said: "\(name): cannot cancel: \(error)", ok: false)
+            }
         case .claimed(let record):
             do {
                 _ = try control.cancelClaimed(record, now: .now(), why: "cancelled (gadugi cancel)")
@@ -98,6 +111,7 @@ public struct ControlClient {
         case .queued(let name):
             return Outcome(id: id, said: "\(name): still queued", ok: false)
         case .unknown:
+            // Cancelled before its claim under a suffixed id (its plain id was taken).
             return Outcome(id: id, said: "\(id): no such task (ids are in 'gadugi status --all')", ok: false)
         }
     }

@@ -74,6 +74,16 @@ public struct TaskControl: Sendable {
         return cancelled
     }
 
+    /// A prompt still in `incoming/` → claimed (its id, its record) → `cancelled/`: so that its
+    /// name resolves to a task that did not succeed, and the dependants that wait for it are
+    /// blocked instead of waiting for ever. nil when the file is not there to claim; rejected
+    /// files go to `rejected/` as any claim would send them.
+    public func cancelQueued(_ name: String, suffixes: inout [String: Int], now: Timestamp) throws(SystemError) -> Spool.Intake {
+        let intake = try spool.claim(name, suffixes: &suffixes, now: now)
+        guard case .claimed(let record) = intake else { return intake }
+        return .claimed(try cancelClaimed(record, now: now, why: "cancelled before it started (gadugi cancel)"))
+    }
+
     /// A failed, timed-out or cancelled task → `claimed/`, to run again under its id: the
     /// previous outcome goes (its line stays in the log, which the next attempt continues), the
     /// attempt count stays unless `reset`.

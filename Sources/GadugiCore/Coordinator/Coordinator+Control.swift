@@ -78,11 +78,22 @@ extension Coordinator {
         }
         switch control.locate(id) {
         case .queued(let name):
+            // Claimed and cancelled at once: its name then resolves to a cancelled task, so
+            // what depends on it is blocked rather than waiting for ever.
             do {
-                try spool.cancelQueued(name)
-                logger.info("cancelled \(name) before its claim: it is in queue/cancelled/")
-                monitor.markRegistryDirty()
-                if let batchID = batch[name] { results[batchID] = .withdrawn(id: batchID) }
+                switch try control.cancelQueued(name, suffixes: &suffixes, now: clock.now()) {
+                case .claimed(let record):
+                    admit(TaskEntry(record: record, phase: .claimed))
+                    tasks[record.id]?.inBatch = batch[name] != nil
+                    admitted(scheduler.add(record, now: clock.now().asDouble))
+                    scheduler.setState(record.id, .cancelled)
+                    publish(.finished(record))
+                    forget(record.id)
+                case .rejected(let target, let reason):
+                    publish(.rejected(name: name, target: target, reason: reason))
+                case .busy, .vanished, .ignored:
+                    logger.info("not cancelling \(name): it is being written, or no longer in incoming/")
+                }
             } catch {
                 logger.info("not cancelling \(name): \(error)")
             }

@@ -396,23 +396,34 @@ extension Coordinator {
     /// Rewrites the records of claimed tasks whose standing changed (waiting for what, blocked
     /// by what, free to start): only the tasks the last changes touched.
     func refreshStandings() {
-        for id in scheduler.takeTouched() {
-            guard var entry = tasks[id] else { continue }
-            switch entry.phase {
-            case .claimed, .stalled, .gathering: break
-            default: continue
-            }
-            var standing = scheduler.standing(id)
-            if let reason = entry.blockedBy { standing = .init(state: .blocked, blockedReason: reason, dependencies: standing.dependencies) }
-            let before = entry.record
-            entry.record.state = standing.state
-            entry.record.waitingFor = standing.waitingFor
-            entry.record.blockedReason = standing.blockedReason
-            entry.record.dependencies = standing.dependencies
-            guard entry.record != before else { continue }
-            tasks[id]?.record = entry.record
-            if entry.recordDue == nil { recordLater(id) }
-            if before.state != entry.record.state { publish(.standing(entry.record)) }
+        // A task that became blocked touches its dependants, whose description then changes:
+        // taken in the same turn (the dependency graph has no cycles, so this ends).
+        var touched = scheduler.takeTouched()
+        while !touched.isEmpty {
+            for id in touched { refreshStanding(id) }
+            touched = scheduler.takeTouched()
+        }
+    }
+
+    private func refreshStanding(_ id: String) {
+        guard var entry = tasks[id] else { return }
+        switch entry.phase {
+        case .claimed, .stalled, .gathering: break
+        default: return
+        }
+        var standing = scheduler.standing(id)
+        if let reason = entry.blockedBy { standing = .init(state: .blocked, blockedReason: reason, dependencies: standing.dependencies) }
+        let before = entry.record
+        entry.record.state = standing.state
+        entry.record.waitingFor = standing.waitingFor
+        entry.record.blockedReason = standing.blockedReason
+        entry.record.dependencies = standing.dependencies
+        guard entry.record != before else { return }
+        tasks[id]?.record = entry.record
+        if entry.recordDue == nil { recordLater(id) }
+        if before.state != entry.record.state {
+            publish(.standing(entry.record))
+            if before.state == .blocked || entry.record.state == .blocked { scheduler.touchDependants(of: id) }
         }
     }
 

@@ -133,6 +133,8 @@ struct Scheduler {
 
     mutating func setHeld(_ id: String, _ held: Bool) { graph.setHeld(id, held) }
 
+    mutating func touchDependants(of id: String) { graph.touchDependants(of: id) }
+
     /// A task finished: its dependants learn it; one the graph never held (it ended while no
     /// coordinator ran) is remembered by name like those in `names.log`.
     mutating func finished(_ id: String, name: String, state: TaskState) {
@@ -156,8 +158,10 @@ struct Scheduler {
         switch graph.readiness(of: id) {
         case .waiting(let what)?:
             let described = what.map { name -> String in
-                if let task = graph.task(name) { return "\(name) (\(task.state.rawValue))" }
-                return "\(name) (not seen yet)"
+                guard let task = graph.task(name) else { return "\(name) (not seen yet)" }
+                // A dependency that is itself blocked will not run unless what blocks it is retried.
+                if case .blocked? = graph.readiness(of: task.id) { return "\(name) (blocked)" }
+                return "\(name) (\(task.state.rawValue))"
             }
             return Standing(state: .waiting, waitingFor: described, dependencies: dependencies)
         case .conflict(let holders)?:

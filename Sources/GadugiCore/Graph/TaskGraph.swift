@@ -104,6 +104,13 @@ public struct TaskGraph: Sendable {
 
     public func isHeld(_ id: String) -> Bool { nodes[id]?.held ?? false }
 
+    /// Marks a task's dependants as touched, so their standing is described again (a dependency
+    /// that became blocked, or unblocked, changes how a waiting dependant reads, not whether it
+    /// waits).
+    public mutating func touchDependants(of id: String) {
+        for dependant in nodes[id]?.dependants ?? [] { touched.insert(dependant) }
+    }
+
     /// Whether a task of this name was ever added (else a dependency on it waits for its arrival).
     public func knows(name: String) -> Bool { byName[name] != nil }
 
