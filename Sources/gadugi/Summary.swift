@@ -27,7 +27,7 @@ enum Summary {
                     default: failed += 1
                     }
                     let label = r.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
-                    let how = r.exitCode.map { "exit \($0)" } ?? r.signal.map { "signal \($0)" } ?? "no outcome"
+                    let how = r.ending ?? "no outcome"
                     lines.append("  \(label) \(id)  \(how)  \(file)  log: \(layout.relative(layout.log(rawID)))")
                     if let m = r.message { lines.append("            \(m.escapedForTerminal)") }
                 }

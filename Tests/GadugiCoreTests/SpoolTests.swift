@@ -370,8 +370,8 @@ final class SpoolTests: SpoolTestCase {
         XCTAssertEqual(text(layout.queue(.claimed, "a.md")), "A\n")
         try spool.start(a)
         try spool.start(b)
-        try spool.finish(a, succeeded: true)
-        try spool.finish(b, succeeded: false)
+        try spool.finish(ended(a, .done))
+        try spool.finish(ended(b, .failed))
         XCTAssertEqual(text(layout.queue(.done, "a.md")), "A\n")
         XCTAssertEqual(text(layout.queue(.failed, "b.md")), "B\n")
         XCTAssertEqual(names(layout.queue(.running)), [])
@@ -394,8 +394,8 @@ final class SpoolTests: SpoolTestCase {
         try spool.start(a)
         try write(layout.queue(.done, "a.md"), "old done\n")
         try write(layout.queue(.failed, "a.md"), "old failed\n")
-        assertSystemError(.fileExists) { try spool.finish(a, succeeded: true) }
-        assertSystemError(.fileExists) { try spool.finish(a, succeeded: false) }
+        assertSystemError(.fileExists) { try spool.finish(ended(a, .done)) }
+        assertSystemError(.fileExists) { try spool.finish(ended(a, .failed)) }
         XCTAssertEqual(text(layout.queue(.running, "a.md")), "mine\n")
         XCTAssertEqual(text(layout.queue(.done, "a.md")), "old done\n")
         XCTAssertEqual(text(layout.queue(.failed, "a.md")), "old failed\n")
@@ -414,7 +414,7 @@ final class SpoolTests: SpoolTestCase {
     func testMovingAMissingFileFailsWithENOENT() {
         let ghost = TaskRecord(id: "ghost", ext: "md", name: "ghost.md", state: .claimed)
         assertSystemError(.noSuchFileOrDirectory) { try spool.start(ghost) }
-        assertSystemError(.noSuchFileOrDirectory) { try spool.finish(ghost, succeeded: true) }
+        assertSystemError(.noSuchFileOrDirectory) { try spool.finish(ended(ghost, .done)) }
         assertSystemError(.noSuchFileOrDirectory) { try spool.requeue(ghost) }
     }
 
@@ -636,5 +636,12 @@ final class SpoolTests: SpoolTestCase {
         XCTAssertEqual(pool.count, 1, "the spare stays ready")
         XCTAssertEqual(names(layout.spare).count, 1)
         XCTAssertFalse(exists(layout.submitted("job")))
+    }
+
+    /// The record as it is when its task has ended in `state`.
+    private func ended(_ record: TaskRecord, _ state: TaskState) -> TaskRecord {
+        var r = record
+        r.state = state
+        return r
     }
 }

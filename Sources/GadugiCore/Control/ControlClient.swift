@@ -88,7 +88,7 @@ public struct ControlClient {
             return Outcome(id: id, said: "\(id): its process has already ended; a coordinator records how", ok: false)
         }
         let reason = StopReason(.cancelled, "cancelled (gadugi cancel)")
-        do { try Files.writeAtomically(layout.stopReason(id), Array((reason.line + "\n").utf8)) } catch {
+        do { try reason.save(layout, id: id) } catch {
             return Outcome(id: id, said: "\(id): cannot record the cancel (\(error)); nothing was stopped", ok: false)
         }
         Session.signalRunning(sid, SIGTERM)
@@ -111,7 +111,6 @@ public struct ControlClient {
         case .queued(let name):
             return Outcome(id: id, said: "\(name): still queued", ok: false)
         case .unknown:
-            // Cancelled before its claim under a suffixed id (its plain id was taken).
             return Outcome(id: id, said: "\(id): no such task (ids are in 'gadugi status --all')", ok: false)
         }
     }

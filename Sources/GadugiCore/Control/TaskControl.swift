@@ -50,7 +50,7 @@ public struct TaskControl: Sendable {
 
     /// The line that separates two attempts in the task's log.
     public func noteRetry(_ record: TaskRecord, now: Timestamp, next: Int, automatic: Bool = false) {
-        let ended = record.exitCode.map { "exit \($0)" } ?? record.signal.map { "signal \($0)" } ?? record.state.rawValue
+        let ended = record.ending ?? record.state.rawValue
         let line = "\n---- gadugi: \(automatic ? "automatic retry" : "retry") at \(now.iso8601): attempt \(next) follows attempt \(record.attempts), which ended \(record.state.rawValue) (\(ended)) ----\n"
         try? Files.append(layout.log(record.id), Array(line.utf8))
     }
@@ -102,7 +102,7 @@ public struct TaskControl: Sendable {
         again.percent = nil
         again.stalled = false
         again.claimedAt = now
-        for file in [layout.outcome(record.id), layout.stopReason(record.id), layout.setupFailed(record.id)] { try? Files.remove(file) }
+        for file in layout.attemptFiles(record.id) { try? Files.remove(file) }
         try? again.save(layout)
         return again
     }

@@ -77,7 +77,7 @@ extension Coordinator {
         } else if record.state == .timeout {
             logger.warning("timeout \(record.id)\(took()): \(record.message ?? "stopped"): see \(layout.relative(layout.log(record.id)))")
         } else {
-            let how = record.exitCode.map { "exit \($0)" } ?? record.signal.map { "signal \($0)" } ?? "no outcome"
+            let how = record.ending ?? "no outcome"
             logger.warning("failed \(record.id) (\(how))\(took()): see \(layout.relative(layout.log(record.id)))")
         }
     }

@@ -53,8 +53,9 @@ extension Coordinator {
         var record = running
         refreshReport(record.id, write: false, into: &record)
         if let repository = repository(for: record), let request = worktreeRequest(for: record),
-           let worktree = WorktreeRecord.settled(layout, id: record.id, topLevel: repository,
-                                                 plain: request.startCommit(topLevel: repository).map { request.plainRecord(layout: layout, startCommit: $0) }) {
+           let worktree = WorktreeRecord.settled(layout, id: record.id, topLevel: repository, plain: {
+               request.startCommit(topLevel: repository).map { request.plainRecord(layout: layout, startCommit: $0) }
+           }) {
             record.branch = worktree.branch
             record.baseCommit = worktree.baseCommit
             record.head = worktree.head

@@ -28,6 +28,12 @@ struct StopReason: Equatable {
         self.init(kind, parts[1].trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// Writes `tasks/<id>/stop` (before any signal, so the end is classed the same by whoever
+    /// commits it).
+    func save(_ layout: Layout, id: String) throws(SystemError) {
+        try Files.writeAtomically(layout.stopReason(id), Array((line + "\n").utf8))
+    }
+
     static func load(_ layout: Layout, id: String) -> StopReason? {
         (try? Files.readText(layout.stopReason(id), limit: 4096)).flatMap { $0.flatMap(StopReason.init(line:)) }
     }
@@ -44,6 +50,10 @@ struct StopRequest {
 extension Layout {
     /// Why the coordinator stopped the task's current attempt (see `StopReason`).
     public func stopReason(_ id: String) -> String { taskDirectory(id) + "/stop" }
+
+    /// What one attempt leaves in the task's folder and the next must not inherit: its outcome,
+    /// why it was stopped, and `worktree_setup`'s failure.
+    public func attemptFiles(_ id: String) -> [String] { [outcome(id), stopReason(id), setupFailed(id)] }
 }
 
 /// Liveness and time limits of running tasks. Checked at each tick, from times on disk (the
@@ -91,7 +101,7 @@ extension Coordinator {
     /// the agent's end and finishes its worktree as after any end.
     func stop(_ id: String, _ reason: StopReason, _ now: Timestamp) {
         guard let sid = tasks[id]?.record.pid else { return }
-        do { try Files.writeAtomically(layout.stopReason(id), Array((reason.line + "\n").utf8)) } catch {
+        do { try reason.save(layout, id: id) } catch {
             complaints.say("stop", "cannot write \(layout.relative(layout.stopReason(id))): \(error); \(id) is stopped anyway")
         }
         let count = Session.signalRunning(sid, SIGTERM)

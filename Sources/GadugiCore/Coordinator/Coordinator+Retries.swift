@@ -24,7 +24,7 @@ extension Coordinator {
         var waiting = final
         waiting.state = .waiting
         waiting.notBefore = until
-        waiting.waitingFor = ["attempt \(final.attempts + 1) of \(limit) at \(until.iso8601) (attempt \(final.attempts) ended \(final.state.rawValue): \(final.message ?? final.exitCode.map { "exit \($0)" } ?? "no outcome"))"]
+        waiting.waitingFor = ["attempt \(final.attempts + 1) of \(limit) at \(until.iso8601) (attempt \(final.attempts) ended \(final.state.rawValue): \(final.message ?? final.ending ?? "no outcome"))"]
         waiting.pid = nil
         tasks[id]?.record = waiting
         tasks[id]?.recordDue = nil
@@ -37,7 +37,7 @@ extension Coordinator {
             return setPhase(id, .committing(final))
         }
         control.noteRetry(final, now: now, next: final.attempts + 1, automatic: true)
-        for file in [layout.outcome(id), layout.stopReason(id), layout.setupFailed(id), layout.heartbeat(id)] { try? Files.remove(file) }
+        for file in layout.attemptFiles(id) + [layout.heartbeat(id)] { try? Files.remove(file) }
         tasks[id]?.stop = nil
         setPhase(id, .backoff(until))
         logger.warning("\(id): attempt \(final.attempts) ended \(final.state.rawValue); retrying in \(Coordinator.describe(until.asDouble - now.asDouble)) (attempt \(final.attempts + 1) of \(limit))")

@@ -50,9 +50,7 @@ extension Coordinator {
         }
         // A new attempt must not inherit an old attempt's status.
         if record.attempts > 0 {
-            try? Files.remove(layout.outcome(id))
-            try? Files.remove(layout.setupFailed(id))
-            try? Files.remove(layout.stopReason(id))
+            for file in layout.attemptFiles(id) { try? Files.remove(file) }
         }
         do { try spool.start(record) } catch {
             if error.errno == .noSuchFileOrDirectory { return withdraw(id, from: .claimed) }
@@ -128,7 +126,7 @@ extension Coordinator {
             "GADUGI_ATTEMPT=\(record.attempts + 1)",
         ]
         if let repository = repository(for: record), let request = worktreeRequest(for: record) {
-            env += request.environment(startCommit: gitEnvironmentIsPlain ? request.startCommit(topLevel: repository) : nil)
+            env += request.environment(startCommit: gitIsPlain ? request.startCommit(topLevel: repository) : nil)
             env.append("GADUGI_GIT_LOCK=" + layout.gitLock)
         }
         return env
@@ -140,12 +138,6 @@ extension Coordinator {
         guard repository(for: record) != nil else { return nil }
         let dependencies = record.dependsOn.compactMap { record.dependencies[$0] }
         return Worktrees.Request.forTask(record.id, layout: layout, base: record.base ?? "HEAD", dependencies: dependencies)
-    }
-
-    /// The wrapper's own `git worktree add` uses the environment as it is: only when no
-    /// `GIT_DIR` and the like point git elsewhere (`worktree-prepare` clears them itself).
-    var gitEnvironmentIsPlain: Bool {
-        !baseEnvironment.contains { entry in Git.redirecting.contains(String(entry.prefix { $0 != "=" })) }
     }
 
     /// The repository whose worktree the task works in; nil when it runs in the root (no

@@ -49,6 +49,9 @@ public final class Coordinator {
     let mailbox = Mailbox()
     let startedAt: Timestamp
     let baseEnvironment: [String]
+    /// No `GIT_DIR` and the like in the agents' environment: only then may the wrapper run its own
+    /// `git worktree add` as it is (`worktree-prepare` clears them itself). Fixed at start.
+    let gitIsPlain: Bool
     let searchPath: String?
     let host = ProcessInfo.processInfo.hostName
     /// The git top-level the tasks get worktrees of, or nil when they run in the root.
@@ -120,6 +123,7 @@ public final class Coordinator {
         self.baseEnvironment = options.environment.filter { entry in
             !ours.contains(String(entry.prefix { $0 != "=" }))
         } + ["GADUGI_ROOT=\(layout.root)", "GADUGI_BIN=\(options.executable)"]
+        self.gitIsPlain = !options.environment.contains { Git.redirecting.contains(String($0.prefix { $0 != "=" })) }
         self.searchPath = options.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
         self.complaints = Complaints(logger: logger, clock: { clock.now().asDouble })
         // A repository without a commit has nothing to branch from: agents work in the root.

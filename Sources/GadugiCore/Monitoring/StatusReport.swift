@@ -163,7 +163,7 @@ public struct StatusReport {
             if r.state == .waiting { message = "waiting for " + r.waitingFor.joined(separator: ", ") }
             if r.state == .blocked { message = "blocked: " + (r.blockedReason ?? "a dependency did not succeed") }
             if (r.state == .failed || r.state == .timeout) && message.isEmpty {
-                message = r.exitCode.map { "exit \($0)" } ?? r.signal.map { "signal \($0)" } ?? ""
+                message = r.ending ?? ""
             }
             // Ids and messages come from file names and agents: escaped, each row stays one line.
             if r.state == .running && r.stalled {

@@ -95,6 +95,11 @@ public struct TaskRecord: Sendable, Equatable {
 
     public var fileName: String { "\(id).\(ext)" }
 
+    /// `exit 3` or `signal 9`: how its process ended, nil when that is not known.
+    public var ending: String? {
+        exitCode.map { "exit \($0)" } ?? signal.map { "signal \($0)" }
+    }
+
     public func json(_ layout: Layout) -> JSON {
         .object([
             ("schema_version", .int(1)),

@@ -329,11 +329,6 @@ public struct Spool: Sendable {
         try move(record, .claimed, .running)
     }
 
-    /// `running/<id>.<ext>` → `done/` or `failed/`.
-    public func finish(_ record: TaskRecord, succeeded: Bool) throws(SystemError) {
-        try move(record, .running, succeeded ? .done : .failed)
-    }
-
     /// `running/<id>.<ext>` → the folder of its final state (`done/`, `failed/`, `cancelled/`).
     public func finish(_ record: TaskRecord) throws(SystemError) {
         try move(record, .running, record.state.queue)

@@ -59,9 +59,10 @@ extension WorktreeRecord {
     /// fast path makes a plain worktree with one `git worktree add` and removes a clean one with
     /// one `git worktree remove`, writing no record: `plain` stands for it when there is none and
     /// its branch exists; `kept` follows the directory, and `head` is read from the branch.
-    public static func settled(_ layout: Layout, id: String, topLevel: String, plain: WorktreeRecord?) -> WorktreeRecord? {
+    public static func settled(_ layout: Layout, id: String, topLevel: String,
+                               plain: () -> WorktreeRecord?) -> WorktreeRecord? {
         let saved = load(layout, id: id)
-        guard var record = saved ?? plain else { return nil }
+        guard var record = saved ?? plain() else { return nil }
         let tip = Git.commit(ofBranch: record.branch, topLevel: topLevel)
         if saved == nil && tip == nil { return nil }
         let path = record.path.hasPrefix("/") ? record.path : layout.root + "/" + record.path
