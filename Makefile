@@ -40,7 +40,7 @@ demo: build
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --disable-swift-testing
+	$(SWIFT) test
 
 # Not part of CI: builds a release binary in .build-bench and compares it with xargs, task-spooler,
 # GNU parallel and nq (see BENCHMARKS.md). bench-quick is a one-repetition smoke run.

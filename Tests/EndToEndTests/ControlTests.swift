@@ -200,7 +200,7 @@ final class ControlTests: GadugiTestCase {
         guard let c = try startCoordinator(["--isolation", "none", "--agent", "true"]) else { return }
         let control = spool.appendingPathComponent("control")
         for name in ["cancel.", "retry.../x", "cancel.a b", "nonsense", "cancel.-x", ".retry.hidden", "hold.", "retry.\u{1b}[2J"] {
-            FileManager.default.createFile(atPath: control.appendingPathComponent(name).path, contents: Data("reset".utf8))
+            _ = FileManager.default.createFile(atPath: control.appendingPathComponent(name).path, contents: Data("reset".utf8))
         }
         try dropPrompt(name: "fine.md", content: "Fine.\n")
         XCTAssertTrue(waitUntil(timeout: 20) { self.list(.done) == ["fine.md"] }, "the coordinator goes on")

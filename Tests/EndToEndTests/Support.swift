@@ -162,51 +162,55 @@ final class BackgroundProcess {
     }
 }
 
-// MARK: - The test base class
+// MARK: - One test's sandbox
 
-class GadugiTestCase: XCTestCase {
-    /// The root of this test's spool: a fresh, git-initialised temporary directory.
-    private(set) var root: URL!
-    private(set) var gadugi: URL!
-    private var background: [BackgroundProcess] = []
-    private var scratch: URL!
+/// Why a sandbox could not be made, said so that the reader knows what to do.
+struct WorkspaceError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Everything one test owns: a fresh git repository as the spool's root, a scratch folder beside it,
+/// and the processes it started. Shared by XCTest cases (`GadugiTestCase`) and Swift Testing tests
+/// (`Sandbox`), which differ only in how they record a failure.
+final class Workspace {
+    let gadugi: URL
     /// The per-test temporary directory holding `root` and `scratch`; removed after a passing test.
-    private var base: URL!
-    /// Run by tearDown after every coordinator and agent of the test is stopped, last added first
+    let base: URL
+    /// The root of this test's spool: a fresh, git-initialised temporary directory.
+    var root: URL
+    let scratch: URL
+    var background: [BackgroundProcess] = []
+    /// Helper processes (shell producers, writers) started by `startShell`; killed by `stop`.
+    var helpers: [Process] = []
+    /// Run by `stop` after every coordinator and agent of the test is stopped, last added first
     /// (unmounts, restoring permissions), before the test directory is removed.
     var afterStop: [() -> Void] = []
-    /// Helper processes (shell producers, writers) started by `startShell`; killed in tearDown.
-    private var helpers: [Process] = []
-    private var counter = 0
-
+    var counter = 0
     /// Extra environment given to every gadugi process of this test (and so to its agents).
     var extraEnvironment: [String: String] = [:]
 
-    override func setUpWithError() throws {
-        try super.setUpWithError()
+    init() throws {
         guard let bin = GadugiBinary.locate() else {
             let tried = GadugiBinary.candidates().map { "  " + $0.path }.joined(separator: "\n")
-            XCTFail("The gadugi executable was not found. Tried:\n\(tried)")
-            throw NSError(domain: "e2e", code: 3, userInfo: [NSLocalizedDescriptionKey:
-                "The gadugi executable was not found; run `swift build --build-tests` first, "
-                + "or set GADUGI_E2E_BIN. Tried:\n\(tried)"])
+            throw WorkspaceError(description: "The gadugi executable was not found; run `swift build --build-tests` first, "
+                + "or set GADUGI_E2E_BIN. Tried:\n\(tried)")
         }
         gadugi = bin
         let fm = FileManager.default
-        let base = fm.temporaryDirectory
+        let made = fm.temporaryDirectory
             .appendingPathComponent("gadugi-e2e-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try fm.createDirectory(at: base, withIntermediateDirectories: true)
-        let resolved = base.resolvingSymlinksInPath()
-        self.base = resolved
-        root = resolved.appendingPathComponent("repo")
-        scratch = resolved.appendingPathComponent("scratch")
+        try fm.createDirectory(at: made, withIntermediateDirectories: true)
+        base = made.resolvingSymlinksInPath()
+        root = base.appendingPathComponent("repo")
+        scratch = base.appendingPathComponent("scratch")
         try fm.createDirectory(at: root, withIntermediateDirectories: true)
         try fm.createDirectory(at: scratch, withIntermediateDirectories: true)
         try gitInit()
     }
 
-    override func tearDownWithError() throws {
-        // Stop every coordinator this test started: SIGTERM, then SIGKILL.
+    /// Stops every coordinator (SIGTERM, then SIGKILL), helper and agent the test started, runs
+    /// `afterStop`, then removes the test directory unless `keep` (a failed test's is kept).
+    func stop(keep: Bool) {
         for bg in background where bg.isRunning {
             bg.signal(SIGTERM)
         }
@@ -222,20 +226,14 @@ class GadugiTestCase: XCTestCase {
             waitForExit(h, timeout: 5)
         }
         helpers.removeAll()
-        if let root {
-            killLeftoverAgents(marker: root.path)
-        }
+        killLeftoverAgents(marker: root.path)
         for action in afterStop.reversed() { action() }
         afterStop.removeAll()
-        if let base {
-            // (hasSucceeded is false until the run stops, which is after tearDown.)
-            if let run = testRun, run.totalFailureCount == 0, run.unexpectedExceptionCount == 0 {
-                try? FileManager.default.removeItem(at: base)
-            } else {
-                print("gadugi e2e: kept the test directory \(base.path) for inspection")
-            }
+        if keep {
+            print("gadugi e2e: kept the test directory \(base.path) for inspection")
+        } else {
+            try? FileManager.default.removeItem(at: base)
         }
-        try super.tearDownWithError()
     }
 
     /// Agents outlive the coordinator by design (setsid). Kill the processes this test caused: those
@@ -255,6 +253,80 @@ class GadugiTestCase: XCTestCase {
         }
     }
 
+    private func gitInit() throws {
+        try Data("# e2e test repository\n".utf8).write(to: root.appendingPathComponent("README.md"))
+        for args in [["init", "-q"], ["add", "README.md"],
+                     ["-c", "user.name=gadugi-e2e", "-c", "user.email=e2e@example.invalid",
+                      "-c", "commit.gpgsign=false", "commit", "-q", "-m", "init"]] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["git"] + args
+            p.currentDirectoryURL = root
+            p.standardInput = FileHandle.nullDevice
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            if !waitForExit(p, timeout: 20) {
+                _ = kill(p.processIdentifier, SIGKILL)
+                throw WorkspaceError(description: "git \(args) hung in \(root.path)")
+            }
+            if p.terminationStatus != 0 {
+                throw WorkspaceError(description: "git \(args) failed in \(root.path)")
+            }
+        }
+    }
+}
+
+/// What every end-to-end test uses: its workspace, and a way to record a failure. The helpers below
+/// are written once, for XCTest and Swift Testing alike.
+protocol SpoolHarness: AnyObject {
+    var workspace: Workspace { get }
+    func fail(_ message: String, file: StaticString, line: UInt)
+}
+
+// MARK: - The XCTest base class
+
+class GadugiTestCase: XCTestCase, SpoolHarness {
+    private var current: Workspace?
+    var workspace: Workspace { current! }
+
+    func fail(_ message: String, file: StaticString, line: UInt) {
+        XCTFail(message, file: file, line: line)
+    }
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        do {
+            current = try Workspace()
+        } catch let error as WorkspaceError {
+            XCTFail(error.description)
+            throw error
+        }
+    }
+
+    override func tearDownWithError() throws {
+        // (hasSucceeded is false until the run stops, which is after tearDown.)
+        let passed = testRun.map { $0.totalFailureCount == 0 && $0.unexpectedExceptionCount == 0 } ?? false
+        current?.stop(keep: !passed)
+        current = nil
+        try super.tearDownWithError()
+    }
+}
+
+// MARK: - The helpers
+
+extension SpoolHarness {
+    var root: URL { workspace.root }
+    var gadugi: URL { workspace.gadugi }
+    var afterStop: [() -> Void] {
+        get { workspace.afterStop }
+        set { workspace.afterStop = newValue }
+    }
+    var extraEnvironment: [String: String] {
+        get { workspace.extraEnvironment }
+        set { workspace.extraEnvironment = newValue }
+    }
+
     // MARK: paths
 
     var spool: URL { root.appendingPathComponent(".gadugi") }
@@ -264,8 +336,8 @@ class GadugiTestCase: XCTestCase {
 
     /// A fresh directory outside the spool (for source prompts, agent outputs, ledgers…).
     func makeScratchDir(_ name: String) throws -> URL {
-        counter += 1
-        let url = scratch.appendingPathComponent("\(counter)-\(name)")
+        workspace.counter += 1
+        let url = workspace.scratch.appendingPathComponent("\(workspace.counter)-\(name)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -293,7 +365,7 @@ class GadugiTestCase: XCTestCase {
         if actual != expected {
             let missing = Set(expected).subtracting(actual).sorted()
             let extra = Set(actual).subtracting(expected).sorted()
-            XCTFail("queue state differs: missing \(missing.prefix(20)) (\(missing.count)), "
+            fail("queue state differs: missing \(missing.prefix(20)) (\(missing.count)), "
                 + "unexpected \(extra.prefix(20)) (\(extra.count))", file: file, line: line)
         }
     }
@@ -350,9 +422,9 @@ class GadugiTestCase: XCTestCase {
     // MARK: running gadugi
 
     private func makeProcess(_ args: [String], env: [String: String]) throws -> (Process, URL, URL) {
-        counter += 1
-        let out = scratch.appendingPathComponent("proc-\(counter).stdout")
-        let err = scratch.appendingPathComponent("proc-\(counter).stderr")
+        workspace.counter += 1
+        let out = workspace.scratch.appendingPathComponent("proc-\(workspace.counter).stdout")
+        let err = workspace.scratch.appendingPathComponent("proc-\(workspace.counter).stderr")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let p = Process()
@@ -398,7 +470,7 @@ class GadugiTestCase: XCTestCase {
         let (p, out, err) = try makeProcess(full, env: env)
         try p.run()
         let bg = BackgroundProcess(process: p, arguments: full, stdoutURL: out, stderrURL: err)
-        background.append(bg)
+        workspace.background.append(bg)
         return bg
     }
 
@@ -411,7 +483,7 @@ class GadugiTestCase: XCTestCase {
         // incoming/ (files written before that listing are taken as finished, without settling).
         let ready = waitUntil(timeout: 20) { !bg.isRunning || registryPid() == bg.pid }
         if !ready || !bg.isRunning {
-            XCTFail("coordinator did not come up (lock file or registry.json naming pid \(bg.pid)):\n"
+            fail("coordinator did not come up (lock file or registry.json naming pid \(bg.pid)):\n"
                 + "\(bg.result())", file: file, line: line)
             return nil
         }
@@ -443,11 +515,12 @@ class GadugiTestCase: XCTestCase {
     /// `gadugi init`, asserting success and that the producer directories exist.
     func initSpool(file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try gadugiRun(["init"], timeout: 20)
-        XCTAssertEqual(r.status, 0, "gadugi init failed:\n\(r)", file: file, line: line)
+        if r.status != 0 { fail("gadugi init failed:\n\(r)", file: file, line: line) }
         for d in [QueueDir.tmp, .incoming] {
             var isDir: ObjCBool = false
-            XCTAssertTrue(FileManager.default.fileExists(atPath: queue(d).path, isDirectory: &isDir)
-                && isDir.boolValue, "gadugi init did not create \(queue(d).path)", file: file, line: line)
+            if !(FileManager.default.fileExists(atPath: queue(d).path, isDirectory: &isDir) && isDir.boolValue) {
+                fail("gadugi init did not create \(queue(d).path)", file: file, line: line)
+            }
         }
     }
 
@@ -457,7 +530,7 @@ class GadugiTestCase: XCTestCase {
     /// another file system, e.g. a tmpfs). Call it before starting any gadugi process: the leftover
     /// marker every process carries is the root's path.
     func useRoot(_ url: URL) {
-        root = url
+        workspace.root = url
     }
 
     /// `git -C <root> ARGS`: its stdout ("" when git cannot run), stderr dropped.
@@ -482,11 +555,11 @@ class GadugiTestCase: XCTestCase {
     /// Drops a prompt the Maildir way: writes `content` to `queue/tmp/` under a fresh name, then
     /// renames it to `queue/incoming/<name>` (replacing any file of that name, as `mv` does).
     func dropPrompt(name: String, content: Data, file: StaticString = #filePath, line: UInt = #line) throws {
-        counter += 1
-        let tmp = queue(.tmp).appendingPathComponent(".drop-\(counter)-\(getpid())")
+        workspace.counter += 1
+        let tmp = queue(.tmp).appendingPathComponent(".drop-\(workspace.counter)-\(getpid())")
         try write(content, to: tmp)
         let rc = rename(tmp.path, queue(.incoming).appendingPathComponent(name).path)
-        XCTAssertEqual(rc, 0, "rename into incoming/\(name) failed: errno \(errno)", file: file, line: line)
+        if rc != 0 { fail("rename into incoming/\(name) failed: errno \(errno)", file: file, line: line) }
     }
 
     func dropPrompt(name: String, content: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -515,7 +588,7 @@ class GadugiTestCase: XCTestCase {
         p.currentDirectoryURL = root
         p.standardInput = FileHandle.nullDevice
         try p.run()
-        helpers.append(p)
+        workspace.helpers.append(p)
         return p
     }
 
@@ -583,32 +656,6 @@ class GadugiTestCase: XCTestCase {
     /// Which state directories hold `name` (for prompts whose queue name is known).
     func dirsHolding(_ name: String) -> [QueueDir] {
         stateDirs.filter { list($0).contains(name) }
-    }
-
-    // MARK: git
-
-    private func gitInit() throws {
-        try write("# e2e test repository\n", to: root.appendingPathComponent("README.md"))
-        for args in [["init", "-q"], ["add", "README.md"],
-                     ["-c", "user.name=gadugi-e2e", "-c", "user.email=e2e@example.invalid",
-                      "-c", "commit.gpgsign=false", "commit", "-q", "-m", "init"]] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["git"] + args
-            p.currentDirectoryURL = root
-            p.standardInput = FileHandle.nullDevice
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            if !waitForExit(p, timeout: 20) {
-                _ = kill(p.processIdentifier, SIGKILL)
-                throw NSError(domain: "e2e", code: 2, userInfo: [NSLocalizedDescriptionKey: "git \(args) hung"])
-            }
-            if p.terminationStatus != 0 {
-                throw NSError(domain: "e2e", code: 2,
-                              userInfo: [NSLocalizedDescriptionKey: "git \(args) failed in \(root.path)"])
-            }
-        }
     }
 }
 
