@@ -19,7 +19,7 @@ struct ReviewCommand: ParsableCommand {
                 merges cleanly into main
                 conflicts with ui in README.md
               ...
-              merge order: users-api, ui ('gadugi merge --done' takes the done ones in this order)
+              merge order: users-api, ui (...)
               $ gadugi review --json | jq '.tasks[] | {id, merges_cleanly, conflicts_with}'
               $ gadugi review users-api ui      # only these
 
@@ -35,7 +35,7 @@ struct ReviewCommand: ParsableCommand {
     var json = false
 
     @Option(name: .customLong("pairwise-limit"), help: ArgumentHelp(
-        "Check branches against each other only when there are at most this many (default \(Review.defaultPairwiseLimit)).", valueName: "n"))
+        "Check branches against each other only when there are at most this many.", valueName: "n"))
     var pairwiseLimit = Review.defaultPairwiseLimit
 
     func validate() throws {

@@ -27,7 +27,7 @@ public enum ReviewFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notARepository(let root):
-            return "\(root) is not inside a git repository: review and merge compare the git branches of tasks run with worktrees ('gadugi status --all' shows what ran)"
+            return "\(root) is not inside a git repository: review and merge work on the branches tasks leave when they run with worktrees; pass --root DIR for the repository they ran in ('gadugi status --all' shows what ran here)"
         case .noCommit(let root):
             return "the git repository at \(root) has no commit yet (HEAD names none): there is nothing to merge into"
         case .notFinished(let problems):
