@@ -17,7 +17,7 @@ struct Gadugi: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Init.self, Submit.self, Run.self, Status.self, Plan.self, Cancel.self, Retry.self, Hold.self, Release.self,
-                      Clean.self, Heartbeat.self,
+                      Clean.self, ReviewCommand.self, MergeCommand.self, Heartbeat.self,
                       Progress.self, SimulateAgent.self, WorktreePrepare.self, WorktreeFinish.self]
     )
 }
