@@ -217,7 +217,7 @@ final class StatusReportTests: SpoolTestCase {
 
     // MARK: escaping
 
-    func testTableRowsAreOneLineWithEscapedIdAndMessage() throws {
+    func testTableRowsAreOneLineWithCollapsedMessageAndEscapedId() throws {
         try put(.running, "evil\u{1B}[2J.md")
         try put(.running, "r.md")
         XCTAssertEqual(mkdir(layout.taskDirectory("r"), 0o755), 0)
@@ -228,7 +228,7 @@ final class StatusReportTests: SpoolTestCase {
         let lines = table.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         XCTAssertEqual(lines.count, 6, "counts, coordinator, header, two rows, and the final newline: \(lines)")
         XCTAssertFalse(table.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, table)
-        XCTAssertTrue(table.contains("line one\\nline two \\e]0;title\\x07"), table)
+        XCTAssertTrue(table.contains("line one line two \\e]0;title\\x07"), "line breaks collapse to a space, other controls are escaped: \(table)")
         XCTAssertTrue(table.contains("evil\\e[2J "), table)
     }
 
