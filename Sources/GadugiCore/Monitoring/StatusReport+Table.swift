@@ -10,7 +10,9 @@ extension StatusReport {
     /// The view with every row cut to `width` columns (nil: not cut).
     public func table(width: Int?) -> String {
         var out = header
-        let rows = tasks.map(cells) + shownQueued.map(cells) + rejected.map(cells)
+        // Active tasks, then the queue behind them, then what has ended.
+        let active = tasks.filter { !$0.shown.isFinal }, ended = tasks.filter(\.shown.isFinal)
+        let rows = active.map(cells) + shownQueued.map(cells) + ended.map(cells) + rejected.map(cells)
         guard !rows.isEmpty else { return out }
         let columns = [TextTable.Column("ID", minWidth: 8), .init("STATE"), .init("ELAPSED"), .init("HEARTBEAT"),
                        .init("PERCENT"), .init("MESSAGE", minWidth: 10)]
@@ -54,8 +56,12 @@ extension StatusReport {
 
     func cells(_ prompt: Prompt) -> [String] {
         let age = prompt.queue == .incoming ? prompt.at.map { Timestamp.now().asDouble - $0.asDouble } : nil
+        // A `.reason` line starts with the prompt's name, which the row shows already.
+        var reason = prompt.reason ?? ""
+        let named = prompt.name.escapedForTerminal + ": "
+        if reason.hasPrefix(named) { reason.removeFirst(named.count) }
         return [TerminalText.oneLine(prompt.name), prompt.shown.rawValue, StatusReport.duration(age), "-", "-",
-                TerminalText.oneLine(prompt.reason ?? "")]
+                TerminalText.oneLine(reason)]
     }
 
     /// What the MESSAGE column says: what a waiting or blocked task waits for, how a failed one
