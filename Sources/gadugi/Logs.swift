@@ -34,10 +34,10 @@ struct Logs: ParsableCommand {
 
     func run() throws {
         let layout = try options.existingLayout()
-        let waiter = try TaskWaiter(layout: layout, ids: [id])
-        let standing = waiter.standings()[id] ?? .unknown
+        let standing = TaskLookup(layout: layout).standing(of: id)
         if standing == .unknown { throw unknownTasks([id], layout) }
         guard follow else { return printLog(layout, standing) }
+        let waiter = try TaskWaiter(layout: layout, ids: [id])
         var follower: LogFollower?
         let ended = waiter.wait(until: nil) {
             let current = waiter.currentID(id)
@@ -49,7 +49,7 @@ struct Logs: ParsableCommand {
             follower?.readNew(writeOut)
         }
         let final = ended?[id] ?? .unknown
-        complain("\(waiter.currentID(id)) \(final.phrase)")
+        complain("\(waiter.currentID(id).escapedForTerminal) \(final.phrase)")
         if !final.succeeded { throw ExitCode(1) }
     }
 
@@ -58,7 +58,7 @@ struct Logs: ParsableCommand {
         let follower = LogFollower(path: layout.log(id))
         follower.start(lastLines: lines)
         if !follower.readNew(writeOut) {
-            complain("\(id) has no log yet; it \(standing.phrase) ('gadugi logs -f \(id)' waits for it)")
+            complain("\(id.escapedForTerminal) has no log yet; it \(standing.phrase) ('gadugi logs -f \(id.escapedForTerminal)' waits for it)")
         }
     }
 }

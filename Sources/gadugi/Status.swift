@@ -54,23 +54,29 @@ struct Status: ParsableCommand {
         var selection = StatusReport.Selection(includeFinished: all)
         if let state, case .success(let states) = StatusReport.Selection.states(from: state) { selection.states = states }
         guard !ids.isEmpty else { return show(StatusReport(layout: layout, selection: selection)) }
-        let waiter = try TaskWaiter(layout: layout, ids: ids)
-        let unknown = waiter.standings().filter { $0.value == .unknown }.map(\.key)
-        if !unknown.isEmpty { throw unknownTasks(ids.filter(unknown.contains), layout) }
+        let lookup = TaskLookup(layout: layout)
+        let unknown = ids.filter { lookup.standing(of: $0) == .unknown }
+        if !unknown.isEmpty { throw unknownTasks(unknown, layout) }
         guard wait else {
             selection.ids = Set(ids)
             return show(StatusReport(layout: layout, selection: selection))
         }
-        let deadline = timeout.flatMap(Settings.duration).map { Timestamp.now().adding($0) }
-        let ended = waiter.wait(until: deadline)
+        try waitFor(layout, selection)
+    }
+
+    /// Waits for the tasks asked for, prints their rows; throws the exit status.
+    func waitFor(_ layout: Layout, _ chosen: StatusReport.Selection) throws {
+        let waiter = try TaskWaiter(layout: layout, ids: ids)
+        let ended = waiter.wait(until: timeout.flatMap(Settings.duration).map { Timestamp.now().adding($0) })
+        var selection = chosen
         selection.ids = Set(ids.map(waiter.currentID))
         show(StatusReport(layout: layout, selection: selection))
         guard let ended else {
-            let left = ids.filter { waiter.standings()[$0]?.hasEnded != true }
-            complain("still not ended after \(timeout ?? "?"): \(left.joined(separator: ", "))")
+            let left = waiter.asked.filter { waiter.standings()[$0]?.hasEnded != true }
+            complain("still not ended after \(timeout ?? "?"): \(left.map(\.escapedForTerminal).joined(separator: ", "))")
             throw ExitCode(124)
         }
-        for id in ids { if case .withdrawn = ended[id] { complain("\(id) \(ended[id]?.phrase ?? "")") } }
+        for (id, standing) in ended { if case .withdrawn = standing { complain("\(id.escapedForTerminal) \(standing.phrase)") } }
         if !ended.values.allSatisfy(\.succeeded) { throw ExitCode(1) }
     }
 

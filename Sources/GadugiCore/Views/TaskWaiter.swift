@@ -7,7 +7,7 @@
 /// it became `fix-login-2`.
 public final class TaskWaiter {
     public let layout: Layout
-    /// The ids asked for, in order.
+    /// The ids asked for, in order, each once.
     public let asked: [String]
     /// One watch for the waiter and whoever waits with it (a log follower adds its folder).
     public let folders: FolderWatch
@@ -23,7 +23,8 @@ public final class TaskWaiter {
 
     public init(layout: Layout, ids: [String]) throws(SystemError) {
         self.layout = layout
-        self.asked = ids
+        var seen = Set<String>()
+        self.asked = ids.filter { seen.insert($0).inserted }
         self.folders = try FolderWatch()
         self.lookup = TaskLookup(layout: layout)
     }
