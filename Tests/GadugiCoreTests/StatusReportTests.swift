@@ -217,7 +217,7 @@ final class StatusReportTests: SpoolTestCase {
 
     // MARK: escaping
 
-    func testTableRowsAreOneLineWithEscapedIdAndMessage() throws {
+    func testTableRowsAreOneLineWithCollapsedMessageAndEscapedId() throws {
         try put(.running, "evil\u{1B}[2J.md")
         try put(.running, "r.md")
         XCTAssertEqual(mkdir(layout.taskDirectory("r"), 0o755), 0)
@@ -228,8 +228,118 @@ final class StatusReportTests: SpoolTestCase {
         let lines = table.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         XCTAssertEqual(lines.count, 6, "counts, coordinator, header, two rows, and the final newline: \(lines)")
         XCTAssertFalse(table.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, table)
-        XCTAssertTrue(table.contains("line one\\nline two \\e]0;title\\x07"), table)
+        XCTAssertTrue(table.contains("line one line two \\e]0;title\\x07"), "line breaks collapse to a space, other controls are escaped: \(table)")
         XCTAssertTrue(table.contains("evil\\e[2J "), table)
+    }
+
+    // MARK: queued prompts, states, holds, widths
+
+    func record(_ id: String, _ queue: Layout.Queue, _ state: TaskState, _ change: (inout TaskRecord) -> Void = { _ in }) throws {
+        try put(queue, "\(id).md")
+        _ = mkdir(layout.taskDirectory(id), 0o755)
+        var r = TaskRecord(id: id, ext: "md", name: "\(id).md", state: state)
+        change(&r)
+        try write(layout.progress(id), r.json(layout).encoded())
+    }
+
+    func testQueuedPromptsAreListedOldestFirst() throws {
+        try put(.incoming, "newer.md", "older.txt", ".draft.md", "notes.json")
+        setMtime(layout.queue(.incoming, "older.txt"), seconds: 1_000_000)
+        let report = StatusReport(layout: layout, includeFinished: false)
+        XCTAssertEqual(report.queued.map(\.name), ["older.txt", "newer.md"])
+        let lines = report.table.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("older.txt ") && $0.contains(" queued ") }, report.table)
+        let queued = report.json["queued"]?.array ?? []
+        XCTAssertEqual(queued.map { $0["name"]?.string }, ["older.txt", "newer.md"])
+        XCTAssertEqual(queued.first?["prompt"], .string(".gadugi/queue/incoming/older.txt"))
+        XCTAssertEqual(queued.first?["state"], .string("queued"))
+        XCTAssertNotNil(queued.first?["elapsed_seconds"]?.double)
+        XCTAssertEqual(report.json["rejected"], .array([]), "rejected prompts only with --all")
+    }
+
+    func testABacklogIsListedInPartUnlessAskedFor() throws {
+        for i in 0..<25 { try put(.incoming, String(format: "p%02d.md", i)) }
+        let table = StatusReport(layout: layout, includeFinished: false).table
+        XCTAssertEqual(table.split(separator: "\n").count { $0.contains("  queued  ") }, StatusReport.queuedRowsShown)
+        XCTAssertTrue(table.contains("… and 5 more queued ('gadugi status --state queued' lists them all)"), table)
+        let all = StatusReport(layout: layout, selection: .init(states: [.queued])).table
+        XCTAssertEqual(all.split(separator: "\n").count { $0.contains("  queued  ") }, 25)
+        XCTAssertFalse(all.contains("more queued"), all)
+    }
+
+    func testStateFilter() throws {
+        try put(.incoming, "q.md")
+        try record("w", .claimed, .waiting) { $0.waitingFor = ["a (running)"] }
+        try record("b", .claimed, .blocked) { $0.blockedReason = "a failed" }
+        try record("f", .failed, .failed) { $0.exitCode = 3 }
+        try record("t", .failed, .timeout) { $0.signal = 15; $0.message = "ran past its timeout of 1s" }
+        try record("d", .done, .done)
+        try put(.rejected, "bad.md", "bad.md.reason")
+        func ids(_ states: Set<StatusReport.DisplayState>) -> [String] {
+            let report = StatusReport(layout: layout, selection: .init(states: states))
+            return report.tasks.map(\.record.id) + report.queued.map(\.name) + report.rejected.map(\.name)
+        }
+        XCTAssertEqual(ids([.failed]), ["f"])
+        XCTAssertEqual(ids([.timeout]), ["t"])
+        XCTAssertEqual(ids([.failed, .timeout]), ["f", "t"])
+        XCTAssertEqual(ids([.waiting, .blocked]), ["b", "w"])
+        XCTAssertEqual(ids([.queued]), ["q.md"])
+        XCTAssertEqual(ids([.done, .rejected]), ["d", "bad.md"])
+        XCTAssertEqual(StatusReport(layout: layout, includeFinished: false).tasks.map(\.record.id), ["b", "w"])
+        XCTAssertEqual(StatusReport(layout: layout, includeFinished: true).rejected.map(\.name), ["bad.md"])
+        let byID = StatusReport(layout: layout, selection: .init(ids: ["f", "q", "bad"]))
+        XCTAssertEqual(byID.tasks.map(\.record.id) + byID.queued.map(\.name) + byID.rejected.map(\.name), ["f", "q.md", "bad.md"],
+                       "named tasks are listed whatever their state, prompts by their name with or without extension")
+    }
+
+    func testStatesFromText() {
+        guard case .success(let states) = StatusReport.Selection.states(from: "failed, timeout,held") else { return XCTFail() }
+        XCTAssertEqual(states, [.failed, .timeout, .held])
+        guard case .failure(let problem) = StatusReport.Selection.states(from: "failed,finished") else { return XCTFail() }
+        XCTAssertEqual(problem.names, ["finished"])
+        XCTAssertTrue(problem.description.contains("'finished'"), problem.description)
+        XCTAssertTrue(problem.description.contains("queued, claimed, waiting, held, blocked"), problem.description)
+        guard case .failure = StatusReport.Selection.states(from: ",") else { return XCTFail("no state is no filter") }
+    }
+
+    func testHeldTasks() throws {
+        try record("one", .claimed, .claimed)
+        try record("two", .claimed, .claimed)
+        try write(layout.control(ControlRequest.holdFile("one")), "")
+        var report = StatusReport(layout: layout, includeFinished: false)
+        XCTAssertEqual(report.tasks.map(\.shown), [.held, .claimed])
+        XCTAssertTrue(report.table.contains("held ('gadugi release one' lets it start)"), report.table)
+        XCTAssertEqual(report.json["tasks"]?.array?.first?["status_state"], .string("held"))
+        try write(layout.control(ControlRequest.holdFile), "")
+        report = StatusReport(layout: layout, selection: .init(states: [.held]))
+        XCTAssertEqual(report.tasks.map(\.record.id), ["one", "two"], "the whole queue held holds a task free to start")
+    }
+
+    func testFailedRowsSayHowTheyEndedNotTheAgentsLastWords() throws {
+        try record("killed", .failed, .failed) { $0.signal = 9; $0.message = "step 3 of 4: all good so far" }
+        try write(layout.report("killed"), #"{"percent": 75, "message": "step 3 of 4: all good so far"}"#)
+        try record("setup", .failed, .failed) { $0.exitCode = 2; $0.message = "worktree_setup (npm ci) exited 2" }
+        try record("slow", .failed, .timeout) { $0.signal = 15; $0.message = "ran past its timeout of 30m" }
+        let table = StatusReport(layout: layout, includeFinished: true).table
+        let row = { (id: String) in table.split(separator: "\n").first { $0.hasPrefix(id + " ") }.map(String.init) ?? "" }
+        XCTAssertTrue(row("killed").hasSuffix("killed by SIGKILL"), table)
+        XCTAssertFalse(table.contains("all good so far"), table)
+        XCTAssertTrue(row("setup").hasSuffix("exit 2; worktree_setup (npm ci) exited 2"), "the coordinator's word stays: \(table)")
+        XCTAssertTrue(row("slow").contains(" timeout ") && row("slow").hasSuffix("ran past its timeout of 30m (killed by SIGTERM)"), table)
+    }
+
+    func testTheTableFitsTheWidth() throws {
+        try record("a-task-with-a-rather-long-id", .running, .running) {
+            $0.message = "compiling\nthe whole project\nwith a very long message that would wrap twice on any terminal"
+            $0.percent = 40
+        }
+        let report = StatusReport(layout: layout, includeFinished: false)
+        let lines = report.table(width: 60).split(separator: "\n").map(String.init)
+        let rows = lines.drop { !$0.hasPrefix("ID") }
+        XCTAssertEqual(rows.count, 2, "header and one row: \(lines)")
+        XCTAssertTrue(rows.allSatisfy { TerminalText.width($0) <= 60 }, "\(rows)")
+        XCTAssertTrue(rows.last?.hasSuffix("…") == true, "\(rows)")
+        XCTAssertTrue(report.table.contains("compiling the whole project with a very long message"), "no width: not cut")
     }
 
     func testDuration() {

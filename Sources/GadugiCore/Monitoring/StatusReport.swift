@@ -15,12 +15,53 @@ public struct StatusReport {
         public var idle: Double?
         /// Where the prompt file is; `running/` for a finished task not yet committed.
         public var queue: Layout.Queue
+        /// A claimed task that may not start because of a hold (`control/hold.<id>`, or
+        /// `control/hold` for one free to start).
+        public var held = false
+
+        /// Its state as status shows it (a held, stalled or timed-out task named as such).
+        public var shown: DisplayState {
+            if held { return .held }
+            switch record.state {
+            case .claimed: return .claimed
+            case .waiting: return .waiting
+            case .blocked: return .blocked
+            case .running: return record.stalled ? .stalled : .running
+            case .done: return .done
+            case .failed: return .failed
+            case .timeout: return .timeout
+            case .cancelled: return .cancelled
+            }
+        }
+    }
+
+    /// A prompt that is no task (yet): waiting in `incoming/` to be claimed, or `rejected/`.
+    public struct Prompt {
+        /// Its file name in the queue.
+        public var name: String
+        public var queue: Layout.Queue
+        /// When it got there (its mtime in `incoming/`, its status-change time in `rejected/`).
+        public var at: Timestamp?
+        /// `rejected/` only: the line of its `.reason` file.
+        public var reason: String?
+
+        /// Whether a task id asked for names it: its file name, or that without the extension.
+        public func isNamed(by ids: Set<String>) -> Bool {
+            ids.contains(name) || ids.contains(PromptName.stem(of: name))
+        }
+
+        public var shown: DisplayState { queue == .rejected ? .rejected : .queued }
     }
 
     public let layout: Layout
+    public let selection: Selection
     public let counts: [(String, Int)]
     public let coordinator: JSON
     public let tasks: [Row]
+    /// Prompts in `incoming/` the selection admits, oldest first.
+    public let queued: [Prompt]
+    /// Rejected prompts the selection admits (`--all`, `--state rejected`, or named), by name.
+    public let rejected: [Prompt]
     /// Worktrees in `.gadugi/worktrees/` (kept after failures, or in use by running tasks).
     public let worktrees: Int
     /// The disk they take (each walked up to a limit, so status never hangs on a huge tree).
@@ -29,15 +70,22 @@ public struct StatusReport {
     public let held: Bool
 
     public init(layout: Layout, includeFinished: Bool) {
+        self.init(layout: layout, selection: Selection(includeFinished: includeFinished))
+    }
+
+    public init(layout: Layout, selection: Selection) {
         self.layout = layout
+        self.selection = selection
         let now = Timestamp.now().asDouble
+        held = ControlRequest.isHeld(layout)
         let inRunning = StatusReport.rows(in: .running, layout, now: now)
         let uncommitted = inRunning.filter { $0.record.state != .running }
-        let inClaimed = StatusReport.rows(in: .claimed, layout, now: now)
+        let inClaimed = StatusReport.rows(in: .claimed, layout, now: now, queueHeld: held)
         let claimedIn = { (state: TaskState) in inClaimed.count { $0.record.state == state } }
         let notReason: (String) -> Bool = { !$0.hasPrefix(".") && !$0.hasSuffix(".reason") }
+        let incoming = ((try? Files.list(layout.queue(.incoming))) ?? []).filter(PromptName.isCandidate)
         counts = [
-            ("queued", Files.count(layout.queue(.incoming)) { PromptName.isCandidate($0) }),
+            ("queued", incoming.count),
             ("claimed", claimedIn(.claimed)),
             ("waiting", claimedIn(.waiting)),
             ("blocked", claimedIn(.blocked)),
@@ -54,41 +102,73 @@ public struct StatusReport {
             coordinator = .null
         }
         var rows = inRunning.filter { $0.record.state == .running } + inClaimed
-        if includeFinished {
-            rows += uncommitted + StatusReport.rows(in: .failed, layout, now: now) + StatusReport.rows(in: .cancelled, layout, now: now)
-                + StatusReport.rows(in: .done, layout, now: now)
+        if selection.wantsFinished {
+            let named = selection.ids.map { ids in { (name: String) in ids.contains(PromptName.stem(of: name)) } }
+            rows += uncommitted
+            let finished: [(Layout.Queue, [DisplayState])] = [(.failed, [.failed, .timeout]), (.cancelled, [.cancelled]), (.done, [.done])]
+            for (queue, states) in finished where selection.wantsAny(states) {
+                rows += StatusReport.rows(in: queue, layout, now: now, only: named)
+            }
         }
-        tasks = rows
+        tasks = rows.filter { selection.admits($0.shown, id: $0.record.id) }
+        queued = StatusReport.prompts(incoming, in: .incoming, layout).filter { selection.admits($0) }
+            .sorted { ($0.at ?? Timestamp(seconds: 0, nanoseconds: 0), $0.name) < ($1.at ?? Timestamp(seconds: 0, nanoseconds: 0), $1.name) }
+        if selection.wantsAny([.rejected]) {
+            let names = ((try? Files.list(layout.queue(.rejected))) ?? []).filter(notReason).sorted()
+            rejected = StatusReport.prompts(names, in: .rejected, layout).filter { selection.admits($0) }
+        } else {
+            rejected = []
+        }
         worktrees = Files.count(layout.base + "/worktrees")
         worktreeUsage = worktrees > 0 ? DiskUsage.of(layout.base + "/worktrees") : DiskUsage()
-        held = ControlRequest.isHeld(layout)
     }
 
     /// The rows of one queue directory, in name order, with their state; for `running/`, the
-    /// state the task's lock and outcome say.
-    static func rows(in queue: Layout.Queue, _ layout: Layout, now: Double) -> [Row] {
-        let names = ((try? Files.list(layout.queue(queue))) ?? []).filter { !$0.hasPrefix(".") }.sorted()
-        return names.map { name in
-            let id = PromptName.stem(of: name)
-            var record = TaskRecord.load(layout, id: id)
-                ?? TaskRecord(id: id, ext: PromptName.extension(of: name) ?? "md", name: name, state: .claimed)
-            // A claimed task's record says whether it may start, waits or is blocked.
-            let recorded = record.state
-            record.state = StatusReport.state(of: queue)
-            if queue == .claimed, recorded == .waiting || recorded == .blocked { record.state = recorded }
-            if queue == .failed, recorded == .timeout { record.state = recorded }
-            if queue == .running, let outcome = StatusReport.uncommittedOutcome(layout, id: id) {
-                record.state = outcome.succeeded ? .done : .failed
-                record.exitCode = outcome.exitCode
-                record.signal = outcome.signal
-                record.finishedAt = max(outcome.finishedAt, record.startedAt ?? outcome.finishedAt)
+    /// state the task's lock and outcome say. `only` picks names before their records are read.
+    static func rows(in queue: Layout.Queue, _ layout: Layout, now: Double, queueHeld: Bool = false,
+                     only: ((String) -> Bool)? = nil) -> [Row] {
+        let names = ((try? Files.list(layout.queue(queue))) ?? []).filter { !$0.hasPrefix(".") && only?($0) != false }.sorted()
+        return names.map { row(named: $0, in: queue, layout, now: now, queueHeld: queueHeld) }
+    }
+
+    /// The row of the prompt `name` in `queue`.
+    static func row(named name: String, in queue: Layout.Queue, _ layout: Layout, now: Double, queueHeld: Bool = false) -> Row {
+        let id = PromptName.stem(of: name)
+        var record = TaskRecord.load(layout, id: id)
+            ?? TaskRecord(id: id, ext: PromptName.extension(of: name) ?? "md", name: name, state: .claimed)
+        // A claimed task's record says whether it may start, waits or is blocked.
+        let recorded = record.state
+        record.state = StatusReport.state(of: queue)
+        if queue == .claimed, recorded == .waiting || recorded == .blocked { record.state = recorded }
+        if queue == .failed, recorded == .timeout { record.state = recorded }
+        if queue == .running, let outcome = StatusReport.uncommittedOutcome(layout, id: id) {
+            record.state = outcome.succeeded ? .done : .failed
+            record.exitCode = outcome.exitCode
+            record.signal = outcome.signal
+            record.finishedAt = max(outcome.finishedAt, record.startedAt ?? outcome.finishedAt)
+        }
+        let start = record.startedAt ?? record.claimedAt
+        let end = record.finishedAt?.asDouble ?? now
+        let beat = record.state == .running ? (try? Files.linkStatus(layout.heartbeat(id)))??.modified : nil
+        let idle = record.state == .running ? StatusReport.lastActivity(layout, id: id, record: record, beat: beat) : nil
+        var row = Row(record: record, elapsed: start.map { end - $0.asDouble },
+                      heartbeatAge: beat.map { now - $0.asDouble }, idle: idle.map { now - $0.asDouble }, queue: queue)
+        if queue == .claimed, record.state != .blocked {
+            row.held = Files.exists(layout.control(ControlRequest.holdFile(id))) || (queueHeld && record.state == .claimed)
+        }
+        return row
+    }
+
+    /// Prompts by name in `incoming/` or `rejected/`, with their times and reasons.
+    static func prompts(_ names: [String], in queue: Layout.Queue, _ layout: Layout) -> [Prompt] {
+        names.map { name in
+            let st = (try? Files.linkStatus(layout.queue(queue, name))) ?? nil
+            var reason: String?
+            if queue == .rejected {
+                reason = (try? Files.readText(layout.queue(queue, name + ".reason"), limit: 64 << 10))??
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            let start = record.startedAt ?? record.claimedAt
-            let end = record.finishedAt?.asDouble ?? now
-            let beat = record.state == .running ? (try? Files.linkStatus(layout.heartbeat(id)))??.modified : nil
-            let idle = record.state == .running ? StatusReport.lastActivity(layout, id: id, record: record, beat: beat) : nil
-            return Row(record: record, elapsed: start.map { end - $0.asDouble },
-                       heartbeatAge: beat.map { now - $0.asDouble }, idle: idle.map { now - $0.asDouble }, queue: queue)
+            return Prompt(name: name, queue: queue, at: queue == .rejected ? st?.changed : st?.modified, reason: reason)
         }
     }
 
@@ -119,81 +199,10 @@ public struct StatusReport {
         }
     }
 
-    public var json: JSON {
-        .object([
-            ("schema_version", .int(1)),
-            ("root", .string(layout.root)),
-            ("coordinator", coordinator),
-            ("counts", .object(counts.map { ($0.0, .int(Int64($0.1))) })),
-            ("held", .bool(held)),
-            ("worktrees", .int(Int64(worktrees))),
-            ("worktree_bytes", .int(worktreeUsage.bytes)),
-            ("worktree_bytes_complete", .bool(worktreeUsage.complete)),
-            ("tasks", .array(tasks.map { row in
-                guard case .object(var pairs) = row.record.json(layout) else { return .null }
-                let prompt = JSON.string(layout.relative(layout.queue(row.queue, row.record.fileName)))
-                pairs = pairs.map { $0.0 == "prompt" ? ("prompt", prompt) : $0 }
-                pairs.append(("elapsed_seconds", row.elapsed.map { .double(($0 * 1000).rounded() / 1000) } ?? .null))
-                pairs.append(("heartbeat_age_seconds", row.heartbeatAge.map { .double(($0 * 1000).rounded() / 1000) } ?? .null))
-                pairs.append(("idle_seconds", row.idle.map { .double(($0 * 1000).rounded() / 1000) } ?? .null))
-                return .object(pairs)
-            })),
-        ])
-    }
-
-    /// The human view: a line of counts, then one row per task.
-    public var table: String {
-        // Waiting and blocked only when there are some: most queues have no dependencies.
-        let shown = counts.filter { !(["waiting", "blocked", "cancelled"].contains($0.0) && $0.1 == 0) }
-        var out = shown.map { "\($0.0) \($0.1)" }.joined(separator: "  ") + "\n"
-        if held { out += "held: no new task starts ('gadugi release' resumes)\n" }
-        if worktrees > 0 {
-            out += "worktrees kept: \(worktrees) in .gadugi/worktrees, \(worktreeUsage.description) (inspect them, or remove with 'gadugi clean --failed')\n"
-        }
-        if let pid = coordinator["pid"]?.int {
-            out += "coordinator: pid \(pid)\n"
-        } else {
-            out += "coordinator: not running (start one with 'gadugi run')\n"
-        }
-        guard !tasks.isEmpty else { return out }
-        let header = ["ID", "STATE", "ELAPSED", "HEARTBEAT", "PERCENT", "MESSAGE"]
-        let rows = tasks.map { row -> [String] in
-            let r = row.record
-            var message = r.message ?? ""
-            if r.state == .waiting { message = "waiting for " + r.waitingFor.joined(separator: ", ") }
-            if r.state == .blocked { message = "blocked: " + (r.blockedReason ?? "a dependency did not succeed") }
-            if (r.state == .failed || r.state == .timeout) && message.isEmpty {
-                message = r.ending ?? ""
-            }
-            // Ids and messages come from file names and agents: escaped, each row stays one line.
-            if r.state == .running && r.stalled {
-                message = "stalled: nothing from it for \(StatusReport.duration(row.idle))" + (message.isEmpty ? "" : "; " + message)
-            }
-            let state = r.state == .running && r.stalled ? "stalled" : r.state.rawValue
-            return [r.id.escapedForTerminal, state, StatusReport.duration(row.elapsed),
-                    StatusReport.duration(row.heartbeatAge), r.percent.map { "\(Int($0))%" } ?? "-",
-                    message.escapedForTerminal]
-        }
-        let widths = (0..<5).map { col in ([header] + rows).map { $0[col].count }.max() ?? 0 }
-        for row in [header] + rows {
-            let cells = (0..<5).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
-            out += (cells + [row[5]]).joined(separator: "  ").trimmingSuffixSpaces() + "\n"
-        }
-        return out
-    }
-
     static func duration(_ seconds: Double?) -> String {
         guard let s = seconds else { return "-" }
         if s < 60 { return String(format: "%.1fs", s) }
         if s < 3600 { return "\(Int(s) / 60)m\(Int(s) % 60)s" }
         return "\(Int(s) / 3600)h\(Int(s) % 3600 / 60)m"
-    }
-}
-
-extension String {
-    func trimmingSuffixSpaces() -> String {
-        var s = self
-        while s.hasSuffix(" ") { s.removeLast() }
-        return s
     }
 }
