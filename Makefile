@@ -25,11 +25,11 @@ demo: build
 	@rm -rf $(DEMO_ROOT) && mkdir -p $(DEMO_ROOT)
 	@git -C $(DEMO_ROOT) init -q && printf '# demo project\n' > $(DEMO_ROOT)/README.md && git -C $(DEMO_ROOT) add README.md \
 		&& git -C $(DEMO_ROOT) -c user.name=gadugi-demo -c user.email=demo@gadugi.invalid commit -qm "demo project"
-	$(BIN) plan --root $(DEMO_ROOT) examples/*
+	$(BIN) plan --root $(DEMO_ROOT) examples/prompts/*
 	@echo
-	@# examples/flaky-test.md fails on purpose (its line `simulate: fail`), so `gadugi run` exits 1.
+	@# examples/prompts/flaky-test.md fails on purpose (its line `simulate: fail`), so `gadugi run` exits 1.
 	@# Accept exactly that: exit 1 with flaky-test the only failed task; anything else fails the demo.
-	$(BIN) run --root $(DEMO_ROOT) --agent gadugi:simulate --max-parallel 4 examples/* \
+	$(BIN) run --root $(DEMO_ROOT) --agent gadugi:simulate --max-parallel 4 examples/prompts/* \
 		|| { test $$? -eq 1 && test "$$(ls $(DEMO_ROOT)/.gadugi/queue/failed)" = flaky-test.md; }
 	@echo
 	$(BIN) status --root $(DEMO_ROOT) --all
