@@ -45,18 +45,19 @@ is_prompt() {
     esac
 }
 
-# Succeeds while some task may still run: queued, claimed (unless blocked) or running.
+# Succeeds while some task may still run: queued, claimed (unless blocked) or running. The folders
+# are read in the order prompts move through them, so a prompt moving on during the look is seen.
 unfinished() {
     for f in "$queue"/incoming/*; do
         [ -f "$f" ] && is_prompt "${f##*/}" && return 0
-    done
-    for f in "$queue"/running/*; do
-        [ -e "$f" ] && return 0
     done
     for f in "$queue"/claimed/*; do
         [ -e "$f" ] || continue
         name=${f##*/}
         [ "$(field "${name%.*}" state)" = blocked ] || return 0
+    done
+    for f in "$queue"/running/*; do
+        [ -e "$f" ] && return 0
     done
     return 1
 }
@@ -89,7 +90,13 @@ report() {
     printf '%-24s %-9s %-10s %s\n' "$id" "$state" "$how" "$log"
 }
 
-while unfinished; do pause; done
+# Idle twice, a second apart: a prompt moving backwards (a retry, running/ to claimed/) between the
+# folders of one look is not missed.
+while :; do
+    while unfinished; do pause; done
+    sleep 1
+    unfinished || break
+done
 
 bad=0
 for dir in failed cancelled claimed; do
