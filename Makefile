@@ -59,15 +59,30 @@ bench: deps
 bench-quick: deps
 	Benchmarks/run --quick
 
+# The sources the release files are made from: they are remade only when one is newer, so
+# `make release` as yourself and then `sudo make install` builds nothing as root.
+SOURCES := Package.swift $(shell find Sources -type f)
+COMPLETIONS := $(DIST)/gadugi.bash $(DIST)/_gadugi $(DIST)/gadugi.fish
+
+release: $(RELEASE_BIN) $(DIST)/gadugi.1 $(COMPLETIONS)
+
 # A release binary with the Swift runtime and Foundation linked in (`ldd` lists no libswift*), so it
 # runs on a machine without Swift; it still needs libinotifytools.so.0 (libinotifytools0).
-# Completions come from ArgumentParser's --generate-completion-script, from the same binary.
-release: deps manual
+# (swift build leaves the file alone when nothing changed: the touch marks it up to date for make.)
+$(RELEASE_BIN): $(SOURCES) | deps
 	$(SWIFT) build -c release --product gadugi --static-swift-stdlib
+	@touch $@
+
+# Completions: ArgumentParser's --generate-completion-script, from the same binary.
+$(DIST)/gadugi.bash: $(RELEASE_BIN)
 	@mkdir -p $(DIST)
-	$(RELEASE_BIN) --generate-completion-script bash > $(DIST)/gadugi.bash
-	$(RELEASE_BIN) --generate-completion-script zsh > $(DIST)/_gadugi
-	$(RELEASE_BIN) --generate-completion-script fish > $(DIST)/gadugi.fish
+	$(RELEASE_BIN) --generate-completion-script bash > $@
+$(DIST)/_gadugi: $(RELEASE_BIN)
+	@mkdir -p $(DIST)
+	$(RELEASE_BIN) --generate-completion-script zsh > $@
+$(DIST)/gadugi.fish: $(RELEASE_BIN)
+	@mkdir -p $(DIST)
+	$(RELEASE_BIN) --generate-completion-script fish > $@
 
 # The man page, from ArgumentParser's generate-manual plugin (the command definitions themselves).
 # It builds the package in debug mode (free after `make build`), so it never touches the release
@@ -75,7 +90,10 @@ release: deps manual
 # The copy leaves out the hidden verbs (run by gadugi itself, not by people: a top-level
 # `.It Em NAME` block is kept only if `gadugi --help` lists NAME) and turns blank lines, which
 # mdoc warns about, into paragraph breaks.
-manual: deps
+manual: $(DIST)/gadugi.1
+	@echo "man page: $(DIST)/gadugi.1 (man -l $(DIST)/gadugi.1)"
+
+$(DIST)/gadugi.1: $(SOURCES) | deps
 	$(SWIFT) package plugin generate-manual --configuration debug
 	@mkdir -p $(DIST)
 	@visible="$$($(BIN) --help | awk '/^SUBCOMMANDS:/ { on = 1; next } on && /^  [a-z]/ { print $$1 }') help"; \
@@ -85,8 +103,7 @@ manual: deps
 		depth == 1 && /^\.El/ { skip = 0 } \
 		!skip { print ($$0 == "" ? ".Pp" : $$0) } \
 		/^\.Bl/ { depth++ } \
-		/^\.El/ { depth-- }' $(MANUAL) > $(DIST)/gadugi.1
-	@echo "man page: $(DIST)/gadugi.1 (man -l $(DIST)/gadugi.1)"
+		/^\.El/ { depth-- }' $(MANUAL) > $@.tmp && mv $@.tmp $@
 
 install: release
 	install -d $(BINDIR) $(SHAREDIR)/man/man1 $(SHAREDIR)/bash-completion/completions \
