@@ -62,15 +62,17 @@ unfinished() {
     return 1
 }
 
-# Blocks until something in the queue may have changed (or a few seconds pass, to catch a change
-# made between the last look and the start of the watch).
+# Blocks until something in the queue may have changed (or 2 s pass, to catch a change made
+# between the last look and the start of the watch). inotifywait exits 0 on an event, 2 on the
+# timeout and 1 when it cannot watch (a folder missing): then this waits a second instead.
 pause() {
+    rc=1
     if command -v inotifywait >/dev/null 2>&1; then
+        rc=0
         inotifywait -qq -t 2 -e create -e moved_to -e moved_from -e delete -e close_write \
-            "$queue/incoming" "$queue/claimed" "$queue/running" "$tasks" 2>/dev/null || true
-    else
-        sleep 1
+            "$queue/incoming" "$queue/claimed" "$queue/running" "$tasks" 2>/dev/null || rc=$?
     fi
+    if [ "$rc" -eq 1 ]; then sleep 1; fi
 }
 
 # One line for task file FILE (a name in failed/, cancelled/ or claimed/) found in state DIR.
@@ -107,7 +109,9 @@ for dir in failed cancelled claimed; do
     done
 done
 done_count=0
-for f in "$queue"/done/*; do [ -e "$f" ] && done_count=$((done_count + 1)); done
+for f in "$queue"/done/*; do
+    if [ -e "$f" ]; then done_count=$((done_count + 1)); fi
+done
 if [ "$bad" -eq 0 ]; then
     echo "wait-and-report: all $done_count finished tasks succeeded" >&2
     exit 0
