@@ -1,9 +1,18 @@
-# The README's two commands: `make demo` and `make test`.
+# The README's two commands: `make demo` and `make test`; and `make install`.
 SWIFT ?= swift
 BIN := .build/debug/gadugi
 DEMO_ROOT := .build/demo
 
-.PHONY: all build deps demo test bench bench-quick clean
+# `make install` puts these under $(DESTDIR)$(PREFIX); `make install PREFIX=~/.local` needs no root.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(DESTDIR)$(PREFIX)/bin
+SHAREDIR := $(DESTDIR)$(PREFIX)/share
+RELEASE_BIN := .build/release/gadugi
+DIST := .build/dist
+MANUAL := .build/plugins/GenerateManual/outputs/gadugi/gadugi.1
+
+.PHONY: all build deps demo test bench bench-quick clean release manual install uninstall
 
 all: build
 
@@ -25,11 +34,11 @@ demo: build
 	@rm -rf $(DEMO_ROOT) && mkdir -p $(DEMO_ROOT)
 	@git -C $(DEMO_ROOT) init -q && printf '# demo project\n' > $(DEMO_ROOT)/README.md && git -C $(DEMO_ROOT) add README.md \
 		&& git -C $(DEMO_ROOT) -c user.name=gadugi-demo -c user.email=demo@gadugi.invalid commit -qm "demo project"
-	$(BIN) plan --root $(DEMO_ROOT) examples/*
+	$(BIN) plan --root $(DEMO_ROOT) examples/prompts/*
 	@echo
-	@# examples/flaky-test.md fails on purpose (its line `simulate: fail`), so `gadugi run` exits 1.
+	@# examples/prompts/flaky-test.md fails on purpose (its line `simulate: fail`), so `gadugi run` exits 1.
 	@# Accept exactly that: exit 1 with flaky-test the only failed task; anything else fails the demo.
-	$(BIN) run --root $(DEMO_ROOT) --agent gadugi:simulate --max-parallel 4 examples/* \
+	$(BIN) run --root $(DEMO_ROOT) --agent gadugi:simulate --max-parallel 4 examples/prompts/* \
 		|| { test $$? -eq 1 && test "$$(ls $(DEMO_ROOT)/.gadugi/queue/failed)" = flaky-test.md; }
 	@echo
 	$(BIN) status --root $(DEMO_ROOT) --all
@@ -49,6 +58,67 @@ bench: deps
 
 bench-quick: deps
 	Benchmarks/run --quick
+
+# The sources the release files are made from: they are remade only when one is newer, so
+# `make release` as yourself and then `sudo make install` builds nothing as root.
+SOURCES := Package.swift $(shell find Sources -type f)
+COMPLETIONS := $(DIST)/gadugi.bash $(DIST)/_gadugi $(DIST)/gadugi.fish
+
+release: $(RELEASE_BIN) $(DIST)/gadugi.1 $(COMPLETIONS)
+
+# A release binary with the Swift runtime and Foundation linked in (`ldd` lists no libswift*), so it
+# runs on a machine without Swift; it still needs libinotifytools.so.0 (libinotifytools0).
+# (swift build leaves the file alone when nothing changed: the touch marks it up to date for make.)
+$(RELEASE_BIN): $(SOURCES) | deps
+	$(SWIFT) build -c release --product gadugi --static-swift-stdlib
+	@touch $@
+
+# Completions: ArgumentParser's --generate-completion-script, from the same binary.
+$(DIST)/gadugi.bash: $(RELEASE_BIN)
+	@mkdir -p $(DIST)
+	$(RELEASE_BIN) --generate-completion-script bash > $@
+$(DIST)/_gadugi: $(RELEASE_BIN)
+	@mkdir -p $(DIST)
+	$(RELEASE_BIN) --generate-completion-script zsh > $@
+$(DIST)/gadugi.fish: $(RELEASE_BIN)
+	@mkdir -p $(DIST)
+	$(RELEASE_BIN) --generate-completion-script fish > $@
+
+# The man page, from ArgumentParser's generate-manual plugin (the command definitions themselves).
+# It builds the package in debug mode (free after `make build`), so it never touches the release
+# binary, and is copied out at once: a later `swift build` empties the plugin's output folder.
+# The copy leaves out the hidden verbs (run by gadugi itself, not by people: a top-level
+# `.It Em NAME` block is kept only if `gadugi --help` lists NAME) and turns blank lines, which
+# mdoc warns about, into paragraph breaks.
+manual: $(DIST)/gadugi.1
+	@echo "man page: $(DIST)/gadugi.1 (man -l $(DIST)/gadugi.1)"
+
+$(DIST)/gadugi.1: $(SOURCES) | deps
+	$(SWIFT) package plugin generate-manual --configuration debug
+	@mkdir -p $(DIST)
+	@visible="$$($(BIN) --help | awk '/^SUBCOMMANDS:/ { on = 1; next } on && /^  [a-z]/ { print $$1 }') help"; \
+	awk -v visible="$$visible" ' \
+		BEGIN { n = split(visible, v, " "); for (i = 1; i <= n; i++) keep[v[i]] = 1 } \
+		depth == 1 && /^\.It Em / { skip = !($$3 in keep) } \
+		depth == 1 && /^\.El/ { skip = 0 } \
+		!skip { print ($$0 == "" ? ".Pp" : $$0) } \
+		/^\.Bl/ { depth++ } \
+		/^\.El/ { depth-- }' $(MANUAL) > $@.tmp && mv $@.tmp $@
+
+install: release
+	install -d $(BINDIR) $(SHAREDIR)/man/man1 $(SHAREDIR)/bash-completion/completions \
+		$(SHAREDIR)/zsh/site-functions $(SHAREDIR)/fish/vendor_completions.d
+	install -m 755 $(RELEASE_BIN) $(BINDIR)/gadugi
+	install -m 644 $(DIST)/gadugi.1 $(SHAREDIR)/man/man1/gadugi.1
+	install -m 644 $(DIST)/gadugi.bash $(SHAREDIR)/bash-completion/completions/gadugi
+	install -m 644 $(DIST)/_gadugi $(SHAREDIR)/zsh/site-functions/_gadugi
+	install -m 644 $(DIST)/gadugi.fish $(SHAREDIR)/fish/vendor_completions.d/gadugi.fish
+	@echo "installed $(BINDIR)/gadugi (needs libinotifytools.so.0 at run time: apt-get install libinotifytools0)"
+
+uninstall:
+	rm -f $(BINDIR)/gadugi $(SHAREDIR)/man/man1/gadugi.1 \
+		$(SHAREDIR)/bash-completion/completions/gadugi $(SHAREDIR)/zsh/site-functions/_gadugi \
+		$(SHAREDIR)/fish/vendor_completions.d/gadugi.fish
 
 clean:
 	rm -rf .build $(DEMO_ROOT)

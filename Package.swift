@@ -1,9 +1,12 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// gadugi runs on Linux only: Linux 5.3 or later (inotify, pidfd_open, renameat2 with
+// RENAME_NOREPLACE, F_SETLEASE), git 2.38 or later, and libinotifytools (libinotifytools0-dev to
+// build, libinotifytools0 to run). `platforms` can only set minimum versions of Apple platforms,
+// none of which can build it (no inotify, no pidfd), so it lists none.
 let package = Package(
     name: "gadugi",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "gadugi", targets: ["gadugi"]),
         .library(name: "GadugiCore", targets: ["GadugiCore"]),

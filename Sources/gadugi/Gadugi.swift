@@ -9,9 +9,9 @@ struct Gadugi: ParsableCommand {
             Drop prompt files (.md, .markdown, .txt, .prompt) into .gadugi/queue/incoming, or hand them to 'gadugi submit' or 'gadugi run FILE...'. A coordinator ('gadugi run') claims each, runs one agent per task under a parallelism limit, and records everything as files under .gadugi/ (see spool-layout.md).
 
             Examples:
-              gadugi run --agent gadugi:simulate examples/*   # a demo
-              gadugi run prompts/*.md                         # with 'claude -p'
-              gadugi status                                   # what is going on
+              gadugi run --agent gadugi:simulate examples/prompts/*   # a demo
+              gadugi run prompts/*.md                                 # with 'claude -p'
+              gadugi status                                           # what is going on
 
             Exit status: 0 success, 1 failure (a task failed, another coordinator runs, an error), 64 usage error.
             """,

@@ -1,4 +1,4 @@
-// The package's examples/ prompts — the set `make demo` runs — through the binary twice in a row,
+// The package's examples/prompts/ — the set `make demo` runs — through the binary twice in a row,
 // as someone trying gadugi would: the second run's tasks get `-2` ids, resolve their dependencies
 // among themselves (not to the first run's tasks), start only after what they depend on finished,
 // and tasks sharing files never overlap. The records checked are the public ones: progress.json
@@ -13,10 +13,10 @@ import Glibc
 #endif
 
 final class ExampleSetTests: GadugiTestCase {
-    /// The package's examples/ folder (this file is Tests/EndToEndTests/…).
+    /// The package's examples/prompts/ folder (this file is Tests/EndToEndTests/…).
     private static let examples = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("examples")
+        .appendingPathComponent("examples/prompts")
 
     /// Prompt extensions, as README.md lists them.
     private static let promptExtensions: Set<String> = ["md", "markdown", "txt", "prompt"]
@@ -24,8 +24,9 @@ final class ExampleSetTests: GadugiTestCase {
     /// The example that fails on purpose (`simulate: fail`).
     private static let failing = "flaky-test"
 
-    /// Copies the example prompts into the repository's examples/ and commits them; returns their
-    /// paths relative to the root (where gadugi runs), sorted as the shell sorts `examples/*`.
+    /// Copies the example prompts into the repository's examples/prompts/ and commits them; returns
+    /// their paths relative to the root (where gadugi runs), sorted as the shell sorts
+    /// `examples/prompts/*`.
     private func copyExamples() throws -> [String] {
         let fm = FileManager.default
         let names = try fm.contentsOfDirectory(atPath: Self.examples.path).filter { name in
@@ -37,12 +38,12 @@ final class ExampleSetTests: GadugiTestCase {
         }.sorted()
         for name in names {
             try write(Data(contentsOf: Self.examples.appendingPathComponent(name)),
-                      to: root.appendingPathComponent("examples/\(name)"))
+                      to: root.appendingPathComponent("examples/prompts/\(name)"))
         }
         _ = git(["add", "examples"])
         _ = git(["-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "-c", "commit.gpgsign=false",
                  "commit", "-qm", "the example prompts"])
-        return names.map { "examples/\($0)" }
+        return names.map { "examples/prompts/\($0)" }
     }
 
     /// The ids a run's `--json` summary lists, with each one's state.
@@ -93,7 +94,7 @@ final class ExampleSetTests: GadugiTestCase {
     func testTheExampleSetRunTwiceKeepsItsOrder() throws {
         let files = try copyExamples()
         XCTAssertGreaterThanOrEqual(files.count, 10, "the examples: \(files)")
-        XCTAssertTrue(files.contains("examples/\(Self.failing).md"), "\(files)")
+        XCTAssertTrue(files.contains("examples/prompts/\(Self.failing).md"), "\(files)")
         let names = files.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension }
         let args = ["run", "--agent", "gadugi:simulate", "--max-parallel", "4", "--json"] + files
         let env = ["GADUGI_SIMULATE_STEP": "0.01"]

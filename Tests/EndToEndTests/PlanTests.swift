@@ -4,17 +4,17 @@ import XCTest
 /// `gadugi plan` as a user runs it: the built binary on the repository's own examples and on
 /// prompts written here; nothing may run and nothing may be queued.
 final class PlanTests: GadugiTestCase {
-    /// The repository's `examples/` (Tests/EndToEndTests/PlanTests.swift → package root).
+    /// The repository's `examples/prompts/` (Tests/EndToEndTests/PlanTests.swift → package root).
     var examples: [String] {
         let folder = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("examples")
+            .appendingPathComponent("examples/prompts")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         return names.sorted().map { folder.appendingPathComponent($0).path }
     }
 
     func testExamplesRunInThreeWaves() throws {
-        XCTAssertFalse(examples.isEmpty, "examples/ not found next to Tests/")
+        XCTAssertFalse(examples.isEmpty, "examples/prompts/ not found next to Tests/")
         let r = try gadugiRun(["plan"] + examples)
         XCTAssertEqual(r.status, 0, "\(r)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
