@@ -7,7 +7,8 @@
 // Each schedule runs the real binary against a fresh git repository. A failing schedule is shrunk to
 // a shorter one that still fails, and the failure names a seed: add `.fixedSeed("<seed>")` to the
 // test's traits to replay it. GADUGI_INTERLEAVING_DEBUG=<file> writes each failing schedule's task
-// folders and events there. GADUGI_INTERLEAVING_COUNT=<n> runs n schedules instead of 8.
+// folders and events there. GADUGI_INTERLEAVING_COUNT=<n> runs n schedules instead of 8;
+// GADUGI_INTERLEAVING_STEPS='drop(15), retry(37), ...' (as a failure prints it) runs that one.
 
 import Foundation
 import PropertyBased
@@ -40,6 +41,16 @@ struct Step: Sendable, CustomStringConvertible {
 
     var description: String { "\(kind)(\(n))" }
 
+    /// Steps as `description` prints them: `drop(15), retry(37)`, with or without brackets.
+    static func parse(_ text: String) -> [Step] {
+        text.split(whereSeparator: { ",[] ".contains($0) }).compactMap { word in
+            let parts = word.split(whereSeparator: { "()".contains($0) })
+            guard parts.count == 2, let n = Int(parts[1]),
+                  let kind = Kind.allCases.first(where: { "\($0)" == parts[0] }) else { return nil }
+            return Step(kind: kind, n: n)
+        }
+    }
+
     /// Schedules of 8 to 20 steps; a shrunk schedule drops steps and lowers `n`.
     static let schedules = zip(Gen<Kind>.case, Gen.int(in: 0...99))
         .map { Step(kind: $0, n: $1) }
@@ -49,17 +60,26 @@ struct Step: Sendable, CustomStringConvertible {
 @Suite struct InterleavingPropertyTests {
     @Test(.timeLimit(.minutes(20)))
     func randomSchedulesLoseAndDuplicateNothing() async {
-        let count = ProcessInfo.processInfo.environment["GADUGI_INTERLEAVING_COUNT"].flatMap(Int.init) ?? 8
-        await propertyCheck(count: count, input: Step.schedules) { steps in
-            let sandbox: Sandbox
-            do { sandbox = try Sandbox() } catch {
-                Issue.record("no sandbox: \(error)")
-                return
-            }
-            var schedule = Schedule(sandbox)
-            do { try schedule.run(steps) } catch { sandbox.fail("schedule \(steps) threw \(error)", file: #filePath, line: #line) }
-            sandbox.workspace.stop(keep: sandbox.failed)
+        let environment = ProcessInfo.processInfo.environment
+        if let given = environment["GADUGI_INTERLEAVING_STEPS"] {
+            return Self.check(Step.parse(given))
         }
+        let count = environment["GADUGI_INTERLEAVING_COUNT"].flatMap(Int.init) ?? 8
+        await propertyCheck(count: count, input: Step.schedules) { steps in
+            Self.check(steps)
+        }
+    }
+
+    /// Runs one schedule in a fresh sandbox, kept for inspection when it fails.
+    private static func check(_ steps: [Step]) {
+        let sandbox: Sandbox
+        do { sandbox = try Sandbox() } catch {
+            Issue.record("no sandbox: \(error)")
+            return
+        }
+        var schedule = Schedule(sandbox)
+        do { try schedule.run(steps) } catch { sandbox.fail("schedule \(steps) threw \(error)", file: #filePath, line: #line) }
+            sandbox.workspace.stop(keep: sandbox.failed)
     }
 }
 
