@@ -194,8 +194,9 @@ struct Schedule {
         if sandbox.failed || places.values.contains(where: { $0.count != 1 }) { writeDebugDump() }
     }
 
-    /// The queue folders holding each task id. A prompt claimed under a suffixed id (`p03-2`: a
-    /// crash left its plain id's folder in use) is the same prompt, counted under its name.
+    /// The queue folders holding each task id. A prompt claimed under a suffixed id (`p03-2`) is
+    /// the same prompt, counted under its name and printed. (This found a spare folder left by a
+    /// crash before the claim not being taken over; see SpoolTests.)
     private func placesById(after steps: [Step]) -> [String: [String]] {
         var places: [String: [String]] = [:]
         for entry in sandbox.allQueued() {

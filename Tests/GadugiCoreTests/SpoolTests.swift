@@ -593,6 +593,24 @@ final class SpoolTests: SpoolTestCase {
         XCTAssertEqual(names(layout.taskDirectory("a")), [".heartbeat", "outcome", "output.log"], "the folder is a spare")
     }
 
+    /// A coordinator killed between renaming a spare into `tasks/<id>` and the claim rename leaves a
+    /// spare's folder that no prompt names: the next claim of that name takes it over, under the
+    /// same id (found by the interleavings test: the prompt came back as `p03-2`). A folder whose
+    /// files were written to, or with any other file, is a task's and is never taken.
+    func testASparesFolderLeftByACrashBeforeTheClaimIsTakenOverUnderTheSameId() throws {
+        let pool = SparePool(layout: layout, target: 2)
+        pool.refill(atMost: 2)
+        XCTAssertTrue(try pool.take(into: layout.taskDirectory("a")), "the crash's reservation")
+        try drop("a.md")
+        XCTAssertEqual(try claimed("a.md", spares: pool)?.id, "a")
+        XCTAssertEqual(names(layout.queue(.claimed)), ["a.md"])
+
+        XCTAssertTrue(try pool.take(into: layout.taskDirectory("b")))
+        try Data("0\n".utf8).write(to: URL(fileURLWithPath: layout.taskDirectory("b") + "/outcome"))
+        try drop("b.md")
+        XCTAssertEqual(try claimed("b.md", spares: pool)?.id, "b-2", "an outcome was written: not a bare reservation")
+    }
+
     func testClaimWithSparePoolNumbersCollisionsAndFallsBackToMkdir() throws {
         let pool = SparePool(layout: layout, target: 2)
         pool.refill(atMost: 2)

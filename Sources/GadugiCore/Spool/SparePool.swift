@@ -29,9 +29,7 @@ public final class SparePool {
             let path = "\(layout.spare)/\(getpid())-\(counter)"
             do {
                 guard try Files.makeDirectory(path) else { continue }
-                try Files.touch(path + "/output.log")
-                try Files.touch(path + "/outcome")
-                try Files.touch(path + "/" + SparePool.heartbeat)
+                for file in SparePool.files { try Files.touch(path + "/" + file) }
             } catch {
                 return
             }
@@ -42,6 +40,10 @@ public final class SparePool {
 
     /// The heartbeat made with a spare; `start` moves it to `heartbeats/<id>`.
     static let heartbeat = ".heartbeat"
+
+    /// The empty files a spare holds: a task folder holding only these, all still empty, is as
+    /// untouched as an empty one.
+    static let files = ["output.log", "outcome", heartbeat]
 
     /// Creates `directory`: from a spare if one is ready, else with `mkdir`. False when
     /// something already has that name (the id is taken).

@@ -181,11 +181,19 @@ public struct Spool: Sendable {
 
     /// Whether `tasks/<id>/` is a reservation a crash left behind: a claim makes the folder, then
     /// renames the prompt to `claimed/<id>.<ext>`, and a coordinator killed in between leaves an
-    /// empty folder that no prompt names. Taken over rather than skipped, so a crash changes no id
-    /// and leaves no folder behind. (Any task that got further has a file in its folder, or its
-    /// prompt in `claimed/` or `running/`.) Asked only when the folder exists.
+    /// folder that no prompt names: empty, or a spare's (its files all still empty). Taken over
+    /// rather than skipped, so a crash changes no id and leaves no folder behind. (Any task that got
+    /// further has a record in its folder, or its prompt in `claimed/` or `running/`.) Asked only
+    /// when the folder exists.
     private func isAbandoned(_ id: String) -> Bool {
-        guard let entries = try? Files.list(layout.taskDirectory(id)), entries.isEmpty else { return false }
+        let directory = layout.taskDirectory(id)
+        guard let entries = try? Files.list(directory) else { return false }
+        let untouched = entries.allSatisfy { name in
+            guard SparePool.files.contains(name) else { return false }
+            var st = stat()
+            return lstat(directory + "/" + name, &st) == 0 && st.st_mode & S_IFMT == S_IFREG && st.st_size == 0
+        }
+        guard untouched else { return false }
         for queue in [Layout.Queue.claimed, .running] {
             for ext in PromptName.extensions where Files.exists(layout.queue(queue, id + "." + ext)) { return false }
         }
