@@ -342,30 +342,4 @@ final class IntegrationExamplesTests: GadugiTestCase {
     private func runScript(_ name: String, _ args: [String], env: [String: String] = [:], timeout: Double = 60) throws -> RunResult {
         try runProgram(URL(fileURLWithPath: "/bin/sh"), [Self.script(name).path] + args, env: env, timeout: timeout)
     }
-
-    /// Runs a program by argv to its end, at most `timeout` s (then SIGKILL, timedOut).
-    private func runProgram(_ program: URL, _ args: [String], env: [String: String], timeout: Double) throws -> RunResult {
-        let dir = try makeScratchDir("out")
-        let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        let p = Process()
-        p.executableURL = program
-        p.arguments = args
-        p.environment = environment(env)
-        p.currentDirectoryURL = root
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        let start = monotonicSeconds()
-        try p.run()
-        let finished = waitForExit(p, timeout: timeout)
-        if !finished {
-            _ = kill(p.processIdentifier, SIGKILL)
-            waitForExit(p, timeout: 10)
-        }
-        return RunResult(arguments: [program.lastPathComponent] + args, status: p.isRunning ? -1 : p.terminationStatus,
-                         exitedNormally: !p.isRunning && p.terminationReason == .exit, timedOut: !finished,
-                         stdout: readText(out) ?? "", stderr: readText(err) ?? "", seconds: monotonicSeconds() - start)
-    }
 }

@@ -421,14 +421,14 @@ extension SpoolHarness {
 
     // MARK: running gadugi
 
-    private func makeProcess(_ args: [String], env: [String: String]) throws -> (Process, URL, URL) {
+    private func makeProcess(_ args: [String], env: [String: String], program: URL? = nil) throws -> (Process, URL, URL) {
         workspace.counter += 1
         let out = workspace.scratch.appendingPathComponent("proc-\(workspace.counter).stdout")
         let err = workspace.scratch.appendingPathComponent("proc-\(workspace.counter).stderr")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let p = Process()
-        p.executableURL = gadugi
+        p.executableURL = program ?? gadugi
         p.arguments = args
         p.environment = environment(env)
         p.currentDirectoryURL = root
@@ -442,8 +442,14 @@ extension SpoolHarness {
     @discardableResult
     func gadugiRun(_ args: [String], timeout: Double = 30, env: [String: String] = [:],
                    addRoot: Bool = true) throws -> RunResult {
-        let full = args + (addRoot ? ["--root", root.path] : [])
-        let (p, out, err) = try makeProcess(full, env: env)
+        try runProgram(gadugi, args + (addRoot ? ["--root", root.path] : []), env: env, timeout: timeout)
+    }
+
+    /// Runs `program ARGS` in the root, with this test's environment plus `env`, to completion, at
+    /// most `timeout` s (then SIGKILL, timedOut).
+    @discardableResult
+    func runProgram(_ program: URL, _ args: [String], env: [String: String] = [:], timeout: Double = 30) throws -> RunResult {
+        let (p, out, err) = try makeProcess(args, env: env, program: program)
         let start = monotonicSeconds()
         try p.run()
         var timedOut = false
@@ -455,7 +461,7 @@ extension SpoolHarness {
         let seconds = monotonicSeconds() - start
         let running = p.isRunning
         return RunResult(
-            arguments: full,
+            arguments: program == gadugi ? args : [program.lastPathComponent] + args,
             status: running ? -1 : p.terminationStatus,
             exitedNormally: running ? false : p.terminationReason == .exit,
             timedOut: timedOut,
