@@ -66,6 +66,8 @@ final class ControlTests: GadugiTestCase {
         XCTAssertTrue(waitUntil(timeout: 10) { self.readText(eventsFile)?.contains(#""state":"cancelled""#) ?? false },
                       readText(eventsFile) ?? "")
         XCTAssertTrue(c.isRunning, "the coordinator goes on")
+        XCTAssertTrue(waitUntil(timeout: 10) { c.stderr.contains("warning cancelled stuck in ") }, c.stderr)
+        XCTAssertFalse(c.stderr.contains("failed stuck"), "a cancel is logged as one, not as a failure: \(c.stderr)")
     }
 
     func testRetryRunsAFailedTaskAgainUnderItsIdAndKeepsItsLog() throws {

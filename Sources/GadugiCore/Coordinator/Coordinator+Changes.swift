@@ -74,6 +74,8 @@ extension Coordinator {
         let took = { record.startedAt.map { String(format: " in %.1fs", (record.finishedAt?.asDouble ?? 0) - $0.asDouble) } ?? "" }
         if record.state == .done {
             logger.info("done \(record.id)\(took())")
+        } else if record.state == .cancelled {
+            logger.warning("cancelled \(record.id)\(took())")
         } else if record.state == .timeout {
             logger.warning("timeout \(record.id)\(took()): \(record.message ?? "stopped"): see \(layout.relative(layout.log(record.id)))")
         } else {
