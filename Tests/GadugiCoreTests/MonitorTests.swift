@@ -51,11 +51,13 @@ final class MonitorTests: SpoolTestCase {
 
     func testEventsAreBufferedThenAppendedAsLines() throws {
         try write(layout.events, "{\"old\":1}\n")
-        monitor.event(record("a", .claimed))
-        monitor.event(record("a", .running))
+        monitor.record(Event(record("a", .claimed)))
+        monitor.record(Event(record("a", .running)))
         var done = record("a", .done)
         done.exitCode = 0
-        monitor.event(done, extra: [("reason", .string("why"))])
+        var finished = Event(done)
+        finished.reason = "why"
+        monitor.record(finished)
         XCTAssertEqual(text(layout.events), "{\"old\":1}\n", "nothing is written before the flush")
         monitor.flushEvents()
         let lines = eventLines()
@@ -77,7 +79,7 @@ final class MonitorTests: SpoolTestCase {
 
         monitor.flushEvents()
         XCTAssertEqual(eventLines().count, 4, "a flush with nothing buffered writes nothing")
-        monitor.event(record("b", .claimed))
+        monitor.record(Event(record("b", .claimed)))
         monitor.flushEvents()
         XCTAssertEqual(eventLines().count, 5)
         XCTAssertEqual(eventLines().last?["id"], .string("b"))
@@ -92,7 +94,7 @@ final class MonitorTests: SpoolTestCase {
     /// One flushed turn of `n` events for task `id`; the bytes of each line.
     @discardableResult
     func turn(_ id: String, events n: Int = 1) -> Int {
-        for _ in 0..<n { monitor.event(record(id, .claimed)) }
+        for _ in 0..<n { monitor.record(Event(record(id, .claimed))) }
         let before = (try? Files.linkStatus(layout.events))??.st_size ?? 0
         monitor.flushEvents()
         return Int(((try? Files.linkStatus(layout.events))??.st_size ?? 0) - before)
@@ -174,21 +176,26 @@ final class MonitorTests: SpoolTestCase {
         XCTAssertTrue(log.messages.last?.contains("can be rotated again") ?? false, "\(log.messages)")
     }
 
+    func registry(queued: Int) -> Registry {
+        Registry(updatedAt: .now(), coordinator: nil, counts: Registry.Counts(["queued": queued]), tasks: [])
+    }
+
     func testRegistryIsWrittenWhenDirtyAndAtMostOncePerInterval() {
         monitor.registryInterval = 3600
         var made = 0
-        let registry: () -> JSON = { made += 1; return .object([("schema_version", .int(1)), ("n", .int(Int64(made)))]) }
+        // The made count goes in the queued count, to tell the writes apart.
+        let registry: () -> Registry = { made += 1; return self.registry(queued: made) }
 
         XCTAssertTrue(monitor.registryPending, "a new monitor has a registry to write")
         monitor.flushRegistry(registry)
         XCTAssertEqual(made, 1)
-        XCTAssertEqual(bytes(layout.registry).flatMap(JSON.parse)?["n"], .int(1))
+        XCTAssertEqual(bytes(layout.registry).flatMap(JSON.parse)?["counts"]?["queued"], .int(1))
         XCTAssertFalse(monitor.registryPending)
 
         monitor.flushRegistry(registry)
         XCTAssertEqual(made, 1, "not dirty: nothing to write")
 
-        monitor.event(record("a", .claimed))
+        monitor.record(Event(record("a", .claimed)))
         XCTAssertTrue(monitor.registryPending, "a state change dirties the registry")
         monitor.flushRegistry(registry)
         XCTAssertEqual(made, 1, "within the interval: the write waits")
@@ -196,7 +203,7 @@ final class MonitorTests: SpoolTestCase {
 
         monitor.flushRegistry(force: true, registry)
         XCTAssertEqual(made, 2)
-        XCTAssertEqual(bytes(layout.registry).flatMap(JSON.parse)?["n"], .int(2))
+        XCTAssertEqual(bytes(layout.registry).flatMap(JSON.parse)?["counts"]?["queued"], .int(2))
         XCTAssertFalse(monitor.registryPending)
     }
 
@@ -205,10 +212,10 @@ final class MonitorTests: SpoolTestCase {
         var made = 0
         for _ in 0..<3 {
             monitor.markRegistryDirty()
-            monitor.flushRegistry { made += 1; return .object([]) }
+            monitor.flushRegistry { made += 1; return self.registry(queued: made) }
         }
         XCTAssertEqual(made, 3)
-        XCTAssertEqual(text(layout.registry), "{}\n")
+        XCTAssertEqual(bytes(layout.registry).flatMap(JSON.parse)?["counts"]?["queued"], .int(3))
     }
 
     func testHeartbeatTime() throws {

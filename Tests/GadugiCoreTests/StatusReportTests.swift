@@ -114,9 +114,10 @@ final class StatusReportTests: SpoolTestCase {
     }
 
     func testCoordinatorComesFromTheRegistryOnlyWhileTheLockIsHeld() throws {
-        let registry = JSON.object([("schema_version", .int(1)),
-                                    ("coordinator", .object([("pid", .int(4242)), ("host", .string("h"))]))])
-        try write(layout.registry, registry.encoded())
+        let started = Timestamp(iso8601: "2026-11-27T08:01:02.345Z")!
+        let registry = Registry(updatedAt: started, coordinator: .init(pid: 4242, host: "h", startedAt: started),
+                                counts: Registry.Counts([:]), tasks: [])
+        try write(layout.registry, registry.json.encoded())
         XCTAssertEqual(StatusReport(layout: layout, includeFinished: false).coordinator, .null,
                        "a registry left by a dead coordinator is not a live one")
         let lock = try CoordinatorLock(layout)

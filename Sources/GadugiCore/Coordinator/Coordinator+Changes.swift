@@ -21,32 +21,29 @@ extension Coordinator {
     func publish(_ change: TaskChange) {
         switch change {
         case .claimed(let record, let name):
-            monitor.event(record, extra: [("from", .string(name))])
+            var event = Event(record, at: clock.now())
+            event.from = name
+            monitor.record(event)
         case .started(let record):
-            monitor.event(record)
+            monitor.record(Event(record, at: clock.now()))
             logger.info("started \(record.id) (pid \(record.pid.map(String.init) ?? "?"))")
         case .finished(let record):
             finishedCounts[record.state.queue, default: 0] += 1
-            monitor.event(record)
+            monitor.record(Event(record, at: clock.now()))
             if isInBatch(record.id) { results[record.id] = .finished(record) }
             logFinish(record)
             runFinishHook(record)
         case .rejected(let name, let target, let reason):
             finishedCounts[.rejected, default: 0] += 1
-            monitor.appendEvent(.object([
-                ("schema_version", .int(1)), ("at", .string(clock.now().iso8601)),
-                ("name", .string(name)), ("state", .string("rejected")),
-                ("rejected", .string(layout.relative(layout.queue(.rejected, target)))),
-                ("reason", .string(reason)),
-            ]))
-            monitor.markRegistryDirty()
+            monitor.record(.rejection(name: name, rejected: layout.relative(layout.queue(.rejected, target)),
+                                      reason: reason, at: clock.now()))
             logger.warning("rejected \(name): \(reason)")
             if let id = batch[name] { results[id] = .rejected(name: target, reason: reason) }
         case .standing(let record):
-            var extra: [(String, JSON)] = []
-            if record.state == .waiting { extra.append(("waiting_for", .array(record.waitingFor.map(JSON.string)))) }
-            if let reason = record.blockedReason, record.state == .blocked { extra.append(("reason", .string(reason))) }
-            monitor.event(record, extra: extra)
+            var event = Event(record, at: clock.now())
+            if record.state == .waiting { event.waitingFor = record.waitingFor }
+            if record.state == .blocked { event.reason = record.blockedReason }
+            monitor.record(event)
             if record.state == .blocked {
                 logger.warning("blocked \(record.id): \(record.blockedReason ?? "a dependency did not succeed")")
                 if isInBatch(record.id) { results[record.id] = .blocked(record) }
@@ -54,7 +51,10 @@ extension Coordinator {
                 results.removeValue(forKey: record.id)
             }
         case .liveness(let record, let idle):
-            monitor.event(record, extra: [("stalled", .bool(record.stalled)), ("idle_seconds", .int(Int64(idle)))])
+            var event = Event(record, at: clock.now())
+            event.stalled = record.stalled
+            event.idleSeconds = Int(idle)
+            monitor.record(event)
             if record.stalled {
                 logger.warning("stalled \(record.id): no heartbeat, log output or report for \(Coordinator.describe(idle.rounded()))")
             } else {

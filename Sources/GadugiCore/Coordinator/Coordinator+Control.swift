@@ -126,8 +126,9 @@ extension Coordinator {
                 admitted(scheduler.add(again, now: clock.now().asDouble))
             }
             logger.info("retrying \(id) (attempt \(again.attempts + 1))")
-            monitor.event(again, extra: [("retry", .bool(true))])
-            monitor.markRegistryDirty()
+            var event = Event(again, at: clock.now())
+            event.retry = true
+            monitor.record(event)
         } catch {
             complaints.say("retry", "cannot retry \(id): \(error); ask again")
         }

@@ -6,39 +6,24 @@ extension Coordinator {
     /// `registry.json`. Counts are true: `running` is the tasks holding a slot (never more than
     /// `max_parallel`); a task whose process ended but whose prompt is not yet out of running/
     /// counts in done or failed, by its outcome.
-    func registryJSON(live: Bool) -> JSON {
+    func registry(live: Bool) -> Registry {
         let active = tasks.values.map(\.record).sorted { $0.id < $1.id }
         let committing = tasks.values.compactMap { entry -> TaskRecord? in
             if case .committing(let final) = entry.phase { return final } else { return nil }
         }
-        let coordinator: JSON = live ? .object([
-            ("pid", .int(Int64(getpid()))), ("host", .string(host)), ("started_at", .string(startedAt.iso8601)),
-        ]) : .null
-        let counts: [(String, JSON)] = [
-            ("queued", .int(Int64(pending.count + parked.count))),
-            ("claimed", .int(Int64(active.count { $0.state == .claimed }))),
-            ("waiting", .int(Int64(active.count { $0.state == .waiting }))),
-            ("blocked", .int(Int64(active.count { $0.state == .blocked }))),
-            ("running", .int(Int64(runningCount))),
-            ("done", .int(Int64((finishedCounts[.done] ?? 0) + committing.count { $0.state == .done }))),
-            ("failed", .int(Int64((finishedCounts[.failed] ?? 0) + committing.count { $0.state == .failed || $0.state == .timeout }))),
-            ("rejected", .int(Int64(finishedCounts[.rejected] ?? 0))),
-            ("cancelled", .int(Int64((finishedCounts[.cancelled] ?? 0) + committing.count { $0.state == .cancelled }))),
-        ]
-        let rows: [JSON] = active.map { t in
-            .object([
-                ("id", .string(t.id)), ("state", .string(t.state.rawValue)),
-                ("pid", .optional(t.pid.map(Int64.init))), ("started_at", .optional(t.startedAt)),
-                ("stalled", .bool(t.stalled)),
-            ])
-        }
-        return .object([
-            ("schema_version", .int(1)),
-            ("updated_at", .string(clock.now().iso8601)),
-            ("coordinator", coordinator),
-            ("counts", .object(counts)),
-            ("tasks", .array(rows)),
+        let coordinator = live ? Registry.Coordinator(pid: getpid(), host: host, startedAt: startedAt) : nil
+        let counts = Registry.Counts([
+            "queued": pending.count + parked.count,
+            "claimed": active.count { $0.state == .claimed },
+            "waiting": active.count { $0.state == .waiting },
+            "blocked": active.count { $0.state == .blocked },
+            "running": runningCount,
+            "done": (finishedCounts[.done] ?? 0) + committing.count { $0.state == .done },
+            "failed": (finishedCounts[.failed] ?? 0) + committing.count { $0.state == .failed || $0.state == .timeout },
+            "rejected": finishedCounts[.rejected] ?? 0,
+            "cancelled": (finishedCounts[.cancelled] ?? 0) + committing.count { $0.state == .cancelled },
         ])
+        return Registry(updatedAt: clock.now(), coordinator: coordinator, counts: counts, tasks: active.map(Registry.Row.init))
     }
 
     /// Blocks SIGINT, SIGTERM and SIGHUP in this thread and so in every thread started after it;

@@ -41,7 +41,9 @@ extension Coordinator {
         tasks[id]?.stop = nil
         setPhase(id, .backoff(until))
         logger.warning("\(id): attempt \(final.attempts) ended \(final.state.rawValue); retrying in \(Coordinator.describe(until.asDouble - now.asDouble)) (attempt \(final.attempts + 1) of \(limit))")
-        monitor.event(waiting, extra: [("not_before", .string(until.iso8601))])
+        var event = Event(waiting, at: now)
+        event.notBefore = until
+        monitor.record(event)
     }
 
     /// Its backoff is over: free to start again (as soon as it is the best ready task).

@@ -192,7 +192,7 @@ public final class Coordinator {
         refreshStandings()
         writeDeferred()
         monitor.flushEvents()
-        monitor.flushRegistry { registryJSON(live: true) }
+        monitor.flushRegistry { registry(live: true) }
     }
 
     /// On the way out: every record still owed, the last events and registry, and a word about
@@ -200,7 +200,7 @@ public final class Coordinator {
     func end() {
         writeDeferred(all: true)
         monitor.flushEvents()
-        monitor.flushRegistry(force: true) { registryJSON(live: false) }
+        monitor.flushRegistry(force: true) { registry(live: false) }
         if let s = stopSignal {
             let running = count { if case .running = $0 { true } else if case .adopted = $0 { true } else { false } }
             logger.info("stopping on signal \(s): \(running) running task(s) carry on and record their outcomes")

@@ -42,25 +42,10 @@ public final class Monitor {
     }
 
     /// Records a state change for `events.jsonl` (written at the end of the loop's turn).
-    public func event(_ record: TaskRecord, extra: [(String, JSON)] = []) {
-        var pairs: [(String, JSON)] = [
-            ("schema_version", .int(1)),
-            ("at", .string(Timestamp.now().iso8601)),
-            ("id", .string(record.id)),
-            ("state", .string(record.state.rawValue)),
-        ]
-        if let pid = record.pid, record.state == .running { pairs.append(("pid", .int(Int64(pid)))) }
-        if record.state.isFinal {
-            pairs.append(("exit_code", .optional(record.exitCode.map(Int64.init))))
-            pairs.append(("signal", .optional(record.signal.map(Int64.init))))
-        }
-        appendEvent(.object(pairs + extra))
-        registryDirty = true
-    }
-
-    public func appendEvent(_ json: JSON) {
-        eventBuffer.append(contentsOf: json.bytes())
+    public func record(_ event: Event) {
+        eventBuffer.append(contentsOf: event.json.bytes())
         eventBuffer.append(0x0A)
+        registryDirty = true
     }
 
     /// Appends the gathered lines to `events.jsonl` (O_APPEND: whole lines, never interleaved),
@@ -109,12 +94,12 @@ public final class Monitor {
     public func markRegistryDirty() { registryDirty = true }
 
     /// Rewrites `registry.json` if anything changed and the last write is old enough (or `force`).
-    public func flushRegistry(force: Bool = false, _ make: () -> JSON) {
+    public func flushRegistry(force: Bool = false, _ make: () -> Registry) {
         guard registryDirty || force else { return }
         let now = Timestamp.now()
         guard force || now.asDouble - lastRegistryWrite.asDouble >= registryInterval else { return }
         do {
-            try Files.writeAtomically(layout.registry, make().bytes(pretty: true) + [0x0A])
+            try Files.writeAtomically(layout.registry, make().json.bytes(pretty: true) + [0x0A])
             registryDirty = false
             lastRegistryWrite = now
             complaints?.resolve("registry", "registry.json can be written again")

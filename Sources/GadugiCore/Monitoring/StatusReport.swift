@@ -95,12 +95,7 @@ public struct StatusReport {
             ("rejected", Files.count(layout.queue(.rejected), where: notReason)),
             ("cancelled", Files.count(layout.queue(.cancelled)) + uncommitted.filter { $0.record.state == .cancelled }.count),
         ]
-        if CoordinatorLock.isHeld(layout), let bytes = try? Files.read(layout.registry),
-           let registry = JSON.parse(bytes), let c = registry["coordinator"] {
-            coordinator = c
-        } else {
-            coordinator = .null
-        }
+        coordinator = CoordinatorLock.isHeld(layout) ? Registry.coordinator(in: layout)?.json ?? .null : .null
         var rows = inRunning.filter { $0.record.state == .running } + inClaimed
         if selection.wantsFinished {
             let named = selection.ids.map { ids in { (name: String) in ids.contains(PromptName.stem(of: name)) } }

@@ -54,11 +54,11 @@ public struct TaskLookup: Sendable {
     /// come back), or its rejection or cancel. Nil while no trace of it is found (the event of a
     /// claim is written at the end of the coordinator's turn).
     public func fate(ofQueued name: String, seen: Timestamp) -> (id: String?, standing: TaskStanding)? {
-        if let line = lastEvent(about: name, after: seen) {
-            if line["state"]?.string == "rejected" {
-                return (nil, .rejected(name: name, reason: line["reason"]?.string ?? "see .gadugi/queue/rejected/"))
+        if let event = lastEvent(about: name, after: seen) {
+            if event.state == "rejected" {
+                return (nil, .rejected(name: name, reason: event.reason ?? "see .gadugi/queue/rejected/"))
             }
-            if let id = line["id"]?.string { return (id, standing(of: id)) }
+            if let id = event.id { return (id, standing(of: id)) }
         }
         if Files.exists(layout.queue(.rejected, name)) { return (nil, .rejected(name: name, reason: rejection(of: name))) }
         if Files.exists(layout.queue(.cancelled, name)) {
@@ -74,16 +74,15 @@ public struct TaskLookup: Sendable {
 
     /// The last `claimed` (with `from`) or `rejected` (with `name`) line of `events.jsonl` about
     /// `name` at or after `after`, looked for in the log's last few MiB.
-    func lastEvent(about name: String, after: Timestamp) -> JSON? {
+    func lastEvent(about name: String, after: Timestamp) -> Event? {
         let needle = Array(JSON.string(name).encoded().utf8)
         for path in [layout.events, layout.rotatedEvents] {
             let tail = TaskLookup.tail(of: path, bytes: 4 << 20)
             for line in tail.split(separator: UInt8(ascii: "\n")).reversed() where line.contains(needle) {
-                guard let json = JSON.parse(Array(line)) else { continue }
-                guard let at = json["at"]?.string.flatMap(Timestamp.init(iso8601:)), at >= after else { return nil }
-                let state = json["state"]?.string
-                if state == "claimed", json["from"]?.string == name { return json }
-                if state == "rejected", json["name"]?.string == name { return json }
+                guard let event = JSON.parse(Array(line)).flatMap(Event.init(json:)) else { continue }
+                guard event.at >= after else { return nil }
+                if event.state == "claimed", event.from == name { return event }
+                if event.state == "rejected", event.name == name { return event }
             }
         }
         return nil
