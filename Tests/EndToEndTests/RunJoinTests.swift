@@ -133,6 +133,21 @@ final class RunJoinTests: GadugiTestCase {
         XCTAssertEqual(list(.running), ["slow.md"], "left where it was")
     }
 
+    func testVerboseAddsTheClaimsForTheCoordinatorAndTheJoinerAlike() throws {
+        let dir = try prompts(["own.md": "own\n", "joined.md": "joined\n"])
+        let own = try gadugiRun(["run", "--verbose", "--agent", "gadugi:simulate", dir.appendingPathComponent("own.md").path],
+                                timeout: 60, env: fast)
+        XCTAssertEqual(own.status, 0, "\(own)")
+        XCTAssertTrue(own.stderr.contains(" debug claimed own from own.md\n"), own.stderr)
+        guard try simulatingCoordinator() != nil else { return }
+        let joined = try gadugiRun(["run", "--verbose", dir.appendingPathComponent("joined.md").path], timeout: 60, env: fast)
+        XCTAssertEqual(joined.status, 0, "\(joined)")
+        XCTAssertTrue(joined.stderr.contains(" debug claimed joined from joined.md\n"), joined.stderr)
+        let quiet = try gadugiRun(["run", "--quiet", dir.appendingPathComponent("joined.md").path], timeout: 60, env: fast)
+        XCTAssertEqual(quiet.status, 0, "\(quiet)")
+        XCTAssertEqual(quiet.stderr, "", "--quiet: warnings and errors only")
+    }
+
     func testQuietAndVerboseTogetherIsAUsageError() throws {
         let r = try gadugiRun(["run", "--quiet", "--verbose"], timeout: 30)
         XCTAssertEqual(r.status, 64, "\(r)")

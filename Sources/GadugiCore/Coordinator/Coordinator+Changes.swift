@@ -53,6 +53,8 @@ extension Coordinator {
             } else if case .blocked? = results[record.id] {
                 results.removeValue(forKey: record.id)
             }
+            if record.state == .waiting { logger.debug("\(TaskLogLine.waiting(record.id, for: record.waitingFor))") }
+            if record.state == .claimed { logger.debug("ready \(record.id): it starts when a slot is free") }
         case .liveness(let record, let idle):
             monitor.event(record, extra: [("stalled", .bool(record.stalled)), ("idle_seconds", .int(Int64(idle)))])
             if record.stalled {
