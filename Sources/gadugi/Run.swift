@@ -9,6 +9,13 @@ struct Run: ParsableCommand {
         discussion: """
             Without FILEs, runs until interrupted: SIGINT or SIGTERM stop it with exit 0, and running agents carry on and record their outcomes, which the next 'gadugi run' commits. With FILEs, queues them, runs until they have all finished, prints a summary, and exits 0 only if all succeeded.
 
+            With FILEs while another coordinator runs on this spool, run joins it instead of refusing: it queues the FILEs for that coordinator (as 'gadugi submit' would, one batch), prints its log lines for them and the same summary, and exits as a run of its own would (0 all done, 1 otherwise). That coordinator's settings apply: --agent, --max-parallel, --isolation and --until-idle are ignored with a warning. Ctrl-C stops following (exit 130) and leaves the tasks with the coordinator; if the coordinator stops first, run says so and exits 1 ('gadugi run' resumes them).
+
+              gadugi run --agent gadugi:simulate &     # a coordinator
+              gadugi run a.md b.md                     # joins it; exit 0 if both end done
+
+            The log goes to stderr, one line per event: '2026-11-27T08:01:02.345Z info done a in 1.2s'. --quiet keeps warnings and errors, --verbose adds debug lines (claims, why a task waits).
+
             The agent is a shell command that gets the prompt on stdin and GADUGI_TASK_ID, GADUGI_ROOT, GADUGI_PROMPT_FILE, GADUGI_HEARTBEAT_FILE, GADUGI_PROGRESS_FILE, GADUGI_LOG_FILE, GADUGI_OUTCOME_FILE (the wrapper's) and GADUGI_BIN in its environment; its output goes to .gadugi/monitoring/tasks/<id>/output.log. It is taken from --agent, else 'agent:' in .gadugi/config.yaml, else $GADUGI_AGENT, else 'claude -p'. '--agent gadugi:simulate' runs the built-in simulated agent. When the agent's program is plainly not installed, run says so and exits 1 before queueing or claiming anything.
 
             Keys in .gadugi/config.yaml that gadugi does not know are named in a warning on stderr ('did you mean ...?') and ignored.
