@@ -9,6 +9,13 @@ struct Run: ParsableCommand {
         discussion: """
             Without FILEs, runs until interrupted: SIGINT or SIGTERM stop it with exit 0, and running agents carry on and record their outcomes, which the next 'gadugi run' commits. With FILEs, queues them, runs until they have all finished, prints a summary, and exits 0 only if all succeeded.
 
+            With FILEs while another coordinator runs on this spool, run joins it instead of refusing: it queues the FILEs for that coordinator (as 'gadugi submit' would, one batch), prints its log lines for them and the same summary, and exits as a run of its own would (0 all done, 1 otherwise). That coordinator's settings apply: --agent, --max-parallel, --isolation and --until-idle are ignored with a warning. Ctrl-C stops following (exit 130) and leaves the tasks with the coordinator; if the coordinator stops first, run says so and exits 1 ('gadugi run' resumes them).
+
+              gadugi run --agent gadugi:simulate &     # a coordinator
+              gadugi run a.md b.md                     # joins it; exit 0 if both end done
+
+            The log goes to stderr, one line per event: '2026-11-27T08:01:02.345Z info done a in 1.2s'. --quiet keeps warnings and errors, --verbose adds debug lines (claims, why a task waits).
+
             The agent is a shell command that gets the prompt on stdin and GADUGI_TASK_ID, GADUGI_ROOT, GADUGI_PROMPT_FILE, GADUGI_HEARTBEAT_FILE, GADUGI_PROGRESS_FILE, GADUGI_LOG_FILE, GADUGI_OUTCOME_FILE (the wrapper's) and GADUGI_BIN in its environment; its output goes to .gadugi/monitoring/tasks/<id>/output.log. It is taken from --agent, else 'agent:' in .gadugi/config.yaml, else $GADUGI_AGENT, else 'claude -p'. '--agent gadugi:simulate' runs the built-in simulated agent. When the agent's program is plainly not installed, run says so and exits 1 before queueing or claiming anything.
 
             Keys in .gadugi/config.yaml that gadugi does not know are named in a warning on stderr ('did you mean ...?') and ignored.
@@ -36,6 +43,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Print only warnings and errors, not every start and finish.")
     var quiet = false
 
+    @Flag(help: "Print also why tasks wait and each claim (debug level).")
+    var verbose = false
+
     @Flag(help: "With FILEs: print the closing summary as JSON (the log still goes to stderr).")
     var json = false
 
@@ -47,6 +57,9 @@ struct Run: ParsableCommand {
         if let i = isolation, Settings.Isolation(rawValue: i) == nil {
             throw ValidationError("--isolation must be 'worktree' or 'none', not '\(i)'")
         }
+        if quiet && verbose {
+            throw ValidationError("--quiet and --verbose cannot be used together: --quiet prints only warnings and errors, --verbose adds debug lines; choose one")
+        }
         if let a = agent, a.allSatisfy(\.isWhitespace) {
             throw ValidationError("--agent needs a shell command, such as --agent 'claude -p' or --agent gadugi:simulate")
         }
@@ -55,6 +68,9 @@ struct Run: ParsableCommand {
     func run() throws {
         Files.ensureStandardDescriptors()
         let layout = options.layout
+        LoggingSystem.bootstrap { LineLogHandler(label: $0) }
+        // With FILEs and a coordinator already running: hand them to it and follow them.
+        if !files.isEmpty, let pid = RunJoin.coordinatorPID(layout) { return try join(pid: pid, layout: layout) }
         let environment = ProcessInfo.processInfo.environment
         var settings = try Settings.load(layout, agentFlag: agent, parallelFlag: maxParallel, environment: environment)
         settings.warnings.forEach(warn)
@@ -63,12 +79,12 @@ struct Run: ParsableCommand {
         if let i = isolation.flatMap(Settings.Isolation.init(rawValue:)) { settings.isolation = i }
         let lock: CoordinatorLock
         do { lock = try CoordinatorLock(layout) } catch {
+            // One started since we looked: join it after all.
+            if !files.isEmpty, case .held(let pid, _) = error { return try join(pid: pid, layout: layout) }
             complain("\(error)")
             throw ExitCode(1)
         }
-        LoggingSystem.bootstrap { LineLogHandler(label: $0) }
-        var logger = Logger(label: "gadugi")
-        logger.logLevel = quiet ? .warning : .info
+        let logger = self.logger
         let coordinatorOptions = Coordinator.Options(
             executable: Executable.path,
             environment: environment.map { "\($0.key)=\($0.value)" })
@@ -83,8 +99,8 @@ struct Run: ParsableCommand {
         try coordinator.run()
         withExtendedLifetime(lock) {}
         if !files.isEmpty {
-            let report = json ? Summary.printJSON : Summary.print
-            let allDone = report(files, ids, coordinator.results, layout)
+            let allDone = json ? Summary.printJSON(files: files, ids: ids, results: coordinator.results, layout: layout)
+                : Summary.print(files: files, ids: ids, results: coordinator.results, layout: layout)
             // Interrupted by Ctrl-C: 130, as a shell reports a command killed by SIGINT.
             if coordinator.interrupts > 0 { throw ExitCode(130) }
             if !allDone { throw ExitCode(1) }
@@ -93,6 +109,49 @@ struct Run: ParsableCommand {
 }
 
 extension Run {
+    /// The log: info and up; warnings and errors only with `--quiet`; debug too with `--verbose`.
+    var logger: Logger {
+        var logger = Logger(label: "gadugi")
+        logger.logLevel = quiet ? .warning : verbose ? .debug : .info
+        return logger
+    }
+
+    /// `run FILE...` while a coordinator runs: submit the files to it as one batch, follow them
+    /// until each has ended, and print the summary a run of our own would have printed.
+    func join(pid: String, layout: Layout) throws {
+        let ignored = [(maxParallelText != nil, "--max-parallel"), (agent != nil, "--agent"),
+                       (isolation != nil, "--isolation"), (untilIdle, "--until-idle")].filter(\.0).map(\.1)
+        if !ignored.isEmpty {
+            warn("\(ignored.joined(separator: ", ")) ignored: the coordinator already running (pid \(pid)) runs these files with its own settings; stop it first to run them with yours")
+        }
+        let follower = BatchFollower(layout: layout, logger: logger)
+        let ids = try SubmitFiles.submit(files, to: layout)
+        let submitted = zip(files, ids).map { file, id in
+            (name: "\(id).\(Spool.queuedExtension(of: Files.split(file).1))", id: id)
+        }
+        logger.info("joined the running coordinator (pid \(pid)): queued \(ids.joined(separator: ", ")); following them until they end (Ctrl-C stops following, not them)")
+        BatchFollower.catchInterrupts()
+        let outcome = try follower.follow(submitted)
+        let left = outcome.unfinished.joined(separator: " ")
+        switch outcome.ending {
+        case .allEnded: break
+        case .interrupted:
+            logger.warning("interrupted: stopped following; \(outcome.unfinished.count) unfinished task(s) stay with the coordinator (pid \(pid)), which runs them: 'gadugi status --wait \(left)' waits for them again, 'gadugi cancel \(left)' cancels them")
+        case .coordinatorGone:
+            logger.error("the coordinator (pid \(pid)) stopped before these tasks ended: \(left); they stay where they are, and 'gadugi run' resumes them")
+        }
+        var results: [String: Coordinator.Result] = [:]
+        for (name, id) in submitted {
+            if let standing = outcome.standings[id], let result = Coordinator.Result(standing, id: id, queuedName: name) { results[id] = result }
+        }
+        let note = outcome.ending == .interrupted
+            ? "(still with the coordinator, pid \(pid.escapedForTerminal); 'gadugi status --wait' waits for it)" : Summary.coordinatorStopped
+        let allDone = json ? Summary.printJSON(files: files, ids: ids, results: results, layout: layout)
+            : Summary.print(files: files, ids: ids, results: results, layout: layout, unfinishedNote: note)
+        if outcome.ending == .interrupted { throw ExitCode(130) }
+        if !allDone { throw ExitCode(1) }
+    }
+
     /// Refuses to start when the agent's program is plainly not there, before anything is
     /// queued or claimed: otherwise every prompt would be claimed and failed, one by one, for
     /// a typo in `--agent`. Prompts stay where they were (FILEs are not even queued), so nothing

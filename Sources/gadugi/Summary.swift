@@ -3,9 +3,14 @@ import GadugiCore
 
 /// The closing summary of `gadugi run FILE...`.
 enum Summary {
+    static let coordinatorStopped = "(the coordinator stopped first; run 'gadugi run' to finish it)"
+
     /// Prints one line per file; returns true when every task ended in done/. File names, messages
     /// and reasons come from users and agents: they are escaped so each stays on its line.
-    static func print(files: [String], ids: [String], results: [String: Coordinator.Result], layout: Layout) -> Bool {
+    /// `unfinishedNote`: what is said of a task that had not ended (the coordinator stopped, or a
+    /// `run FILE...` that joined a running coordinator stopped following).
+    static func print(files: [String], ids: [String], results: [String: Coordinator.Result], layout: Layout,
+                      unfinishedNote: String = coordinatorStopped) -> Bool {
         var done = 0, failed = 0, timedOut = 0, cancelled = 0, rejected = 0, blocked = 0, unfinished = 0
         var lines: [String] = []
         let width = ids.map(\.count).max() ?? 0
@@ -42,7 +47,7 @@ enum Summary {
                 lines.append("  blocked   \(id)  \(file): \((r.blockedReason ?? "a dependency did not succeed").escapedForTerminal) (it stays in claimed/)")
             case nil:
                 unfinished += 1
-                lines.append("  waiting   \(id)  \(file) (the coordinator stopped first; run 'gadugi run' to finish it)")
+                lines.append("  waiting   \(id)  \(file) \(unfinishedNote)")
             }
         }
         var head = "\(files.count) task(s): \(done) done, \(failed) failed"

@@ -50,6 +50,8 @@ extension Coordinator {
             } else if case .blocked? = results[record.id] {
                 results.removeValue(forKey: record.id)
             }
+            if record.state == .waiting { logger.debug("\(TaskLogLine.waiting(record.id, for: record.waitingFor))") }
+            if record.state == .claimed { logger.debug("ready \(record.id): it starts when a slot is free") }
         case .liveness(let record, let idle):
             var event = Event(record, at: clock.now())
             event.stalled = record.stalled

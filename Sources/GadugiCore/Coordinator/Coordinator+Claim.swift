@@ -28,6 +28,7 @@ extension Coordinator {
                 case .ignored:
                     break
                 case .busy(let until):
+                    logger.debug("not claiming \(name) yet: it is open for writing or changed within the settle time")
                     parked.park(name, until: until)
                 case .vanished:
                     // A batch file its producer took back before it was claimed (a late duplicate
@@ -42,6 +43,7 @@ extension Coordinator {
                     admit(entry)
                     recordLater(record.id)
                     publish(.claimed(record, from: name))
+                    logger.debug("claimed \(record.id) from \(name)")
                     // A misspelled key is a setting that silently never applies: say so.
                     for key in record.unknownKeys where TaskSpec.suggestion(for: key) != nil {
                         if let warning = TaskSpec.unknownKeyWarning(key) { logger.warning("\(record.id): \(warning)") }
