@@ -66,18 +66,16 @@ struct Watch: ParsableCommand {
             if status != 0 { throw ExitCode(status) }
             return
         }
-        try live(loop, colour: colour, width: width)
+        try live(loop, colour: colour)
     }
 
-    /// The full-screen view; once idle (`--until-idle`) the last frame is printed on the main screen.
-    func live(_ loop: WatchLoop, colour: Bool, width: Int?) throws {
+    /// The full-screen view; whichever way it ends, the screen is left as it was before.
+    func live(_ loop: WatchLoop, colour: Bool) throws {
         let signals = try WatchSignals()
         let screen = LiveScreen()
         let ending = loop.runLive(screen: screen, signals: signals, colour: colour)
         switch ending {
-        case .quit: return
-        case .idle:
-            print(loop.frame(loop.report()).text(width: width, colour: colour), terminator: "")
+        case .quit, .idle: return
         case .signal(let number):
             if number == SIGINT { return }
             throw ExitCode(128 + number)
