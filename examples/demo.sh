@@ -81,11 +81,10 @@ echo
 echo "\$ gadugi review"
 "$bin" review --root "$root"
 echo
-cat <<EOF
-Where to look next (the demo's spool is in $root/.gadugi):
-  $bin status --root $root --all             the table again (--json for scripts)
-  $bin watch --root $root --all              the live view (q quits)
-  $bin logs --root $root flaky-test          a task's log: why flaky-test failed
-  $root/.gadugi/monitoring/tasks/fix-login/     a task's files: progress.json, output.log (spool-layout.md)
-  $bin merge --root $root --done             merge the branches that succeeded into the demo's branch
-EOF
+echo "Where to look next (the demo's spool is in $root/.gadugi):"
+next() { printf '  %-56s %s\n' "$1" "$2"; }
+next "$bin status --root $root --all" "the table again (--json for scripts)"
+next "$bin watch --root $root --all" "the live view (q quits)"
+next "$bin logs --root $root flaky-test" "a task's log: why flaky-test failed"
+next "$root/.gadugi/monitoring/tasks/fix-login/" "a task's files: progress.json, output.log (spool-layout.md)"
+next "$bin merge --root $root --done" "merge the branches that succeeded into the demo's branch"
