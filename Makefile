@@ -27,25 +27,11 @@ deps:
 build: deps
 	$(SWIFT) build --product gadugi
 
-# Push the example prompts through the built-in simulated agent, four at a time, then show the spool.
-# The demo root is a small git repository of its own: each task works in its own worktree and
-# leaves a branch gadugi/<id> there (never in this repository).
+# The example prompts through the built-in simulated agent, four at a time, in a throw-away git
+# repository of its own (each task leaves a branch gadugi/<id> there, never in this one): live in
+# `gadugi watch` on a terminal, as plain progress without one (CI). See examples/demo.sh.
 demo: build
-	@rm -rf $(DEMO_ROOT) && mkdir -p $(DEMO_ROOT)
-	@git -C $(DEMO_ROOT) init -q && printf '# demo project\n' > $(DEMO_ROOT)/README.md && git -C $(DEMO_ROOT) add README.md \
-		&& git -C $(DEMO_ROOT) -c user.name=gadugi-demo -c user.email=demo@gadugi.invalid commit -qm "demo project"
-	$(BIN) plan --root $(DEMO_ROOT) examples/prompts/*
-	@echo
-	@# examples/prompts/flaky-test.md fails on purpose (its line `simulate: fail`), so `gadugi run` exits 1.
-	@# Accept exactly that: exit 1 with flaky-test the only failed task; anything else fails the demo.
-	$(BIN) run --root $(DEMO_ROOT) --agent gadugi:simulate --max-parallel 4 examples/prompts/* \
-		|| { test $$? -eq 1 && test "$$(ls $(DEMO_ROOT)/.gadugi/queue/failed)" = flaky-test.md; }
-	@echo
-	$(BIN) status --root $(DEMO_ROOT) --all
-	@echo
-	git -C $(DEMO_ROOT) log --oneline --graph --all | head -30
-	@echo
-	@echo "The spool is in $(DEMO_ROOT)/.gadugi; try: cat $(DEMO_ROOT)/.gadugi/monitoring/tasks/fix-login/progress.json"
+	@examples/demo.sh $(BIN) $(DEMO_ROOT)
 
 test: deps
 	$(SWIFT) build --build-tests

@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // Colour for `gadugi watch` (honours NO_COLOR; `Rainbow.enabled` is set from the terminal).
+        .package(url: "https://github.com/onevcat/Rainbow", exact: "4.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -33,6 +35,7 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Rainbow", package: "Rainbow"),
             ],
             exclude: ["README.md"]
         ),
@@ -47,7 +50,8 @@ let package = Package(
         .testTarget(
             name: "GadugiCoreTests",
             dependencies: ["GadugiCore", .product(name: "SystemPackage", package: "swift-system"),
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Rainbow", package: "Rainbow")]
         ),
         .testTarget(
             name: "EndToEndTests",

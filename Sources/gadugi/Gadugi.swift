@@ -16,7 +16,7 @@ struct Gadugi: ParsableCommand {
             Exit status: 0 success, 1 failure (a task failed, another coordinator runs, an error), 64 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Submit.self, Run.self, Status.self, Logs.self, Plan.self, Cancel.self, Retry.self, Hold.self, Release.self,
+        subcommands: [Init.self, Submit.self, Run.self, Status.self, Watch.self, Logs.self, Plan.self, Cancel.self, Retry.self, Hold.self, Release.self,
                       Clean.self, ReviewCommand.self, MergeCommand.self, Heartbeat.self,
                       Progress.self, SimulateAgent.self, WorktreePrepare.self, WorktreeFinish.self]
     )

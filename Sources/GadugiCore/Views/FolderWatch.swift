@@ -23,6 +23,10 @@ public final class FolderWatch {
 
     deinit { close(descriptor) }
 
+    /// The inotify descriptor, for a caller that waits on it with others (`poll`), then calls
+    /// `wait(timeout: 0)` to consume what is pending.
+    public var fileDescriptor: CInt { descriptor }
+
     /// Watches `path` unless it is watched already; false when it cannot be (it does not exist
     /// yet, or the watch limit is reached). Cheap to call again each time round a loop, so a
     /// folder made later (a queued task's) or made again is picked up.
