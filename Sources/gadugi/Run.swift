@@ -99,8 +99,7 @@ struct Run: ParsableCommand {
         try coordinator.run()
         withExtendedLifetime(lock) {}
         if !files.isEmpty {
-            let allDone = json ? Summary.printJSON(files: files, ids: ids, results: coordinator.results, layout: layout)
-                : Summary.print(files: files, ids: ids, results: coordinator.results, layout: layout)
+            let allDone = report(RunSummary(files: files, ids: ids, results: coordinator.results, layout: layout))
             // Interrupted by Ctrl-C: 130, as a shell reports a command killed by SIGINT.
             if coordinator.interrupts > 0 { throw ExitCode(130) }
             if !allDone { throw ExitCode(1) }
@@ -109,6 +108,12 @@ struct Run: ParsableCommand {
 }
 
 extension Run {
+    /// Prints the closing summary (text, or `--json` on stdout); true when every task is done.
+    func report(_ summary: RunSummary) -> Bool {
+        print(json ? summary.json.encoded(pretty: true) : summary.text, terminator: json ? "\n" : "")
+        return summary.allDone
+    }
+
     /// The log: info and up; warnings and errors only with `--quiet`; debug too with `--verbose`.
     var logger: Logger {
         var logger = Logger(label: "gadugi")
@@ -144,10 +149,11 @@ extension Run {
         for (name, id) in submitted {
             if let standing = outcome.standings[id], let result = Coordinator.Result(standing, id: id, queuedName: name) { results[id] = result }
         }
-        let note = outcome.ending == .interrupted
-            ? "(still with the coordinator, pid \(pid.escapedForTerminal); 'gadugi status --wait' waits for it)" : Summary.coordinatorStopped
-        let allDone = json ? Summary.printJSON(files: files, ids: ids, results: results, layout: layout)
-            : Summary.print(files: files, ids: ids, results: results, layout: layout, unfinishedNote: note)
+        var summary = RunSummary(files: files, ids: ids, results: results, layout: layout)
+        if outcome.ending == .interrupted {
+            summary.unfinishedNote = "(still with the coordinator, pid \(pid.escapedForTerminal); 'gadugi status --wait' waits for it)"
+        }
+        let allDone = report(summary)
         if outcome.ending == .interrupted { throw ExitCode(130) }
         if !allDone { throw ExitCode(1) }
     }

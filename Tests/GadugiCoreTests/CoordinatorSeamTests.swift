@@ -77,6 +77,30 @@ final class OwnChildrenLauncher: TaskLauncher {
     }
 }
 
+/// Real task processes, and at each spawn what `progress.json` said on disk just then.
+final class ProbingLauncher: TaskLauncher {
+    let inner = OwnChildrenLauncher()
+    let probe: @Sendable ([String]) -> String
+    private let seen = Mutex<[String]>([])
+    var probes: [String] { seen.withLock { $0 } }
+
+    init(probe: @escaping @Sendable ([String]) -> String) { self.probe = probe }
+
+    func spawn(agent: String, environment: [String], lockFD: CInt, directory: String,
+               keepProcesses: Bool, worktreeSetup: String) throws(SystemError) -> pid_t {
+        let note = probe(environment)
+        seen.withLock { $0.append(note) }
+        return try inner.spawn(agent: agent, environment: environment, lockFD: lockFD, directory: directory,
+                               keepProcesses: keepProcesses, worktreeSetup: worktreeSetup)
+    }
+
+    func startReaper(_ onExit: @escaping @Sendable (pid_t, Int32) -> Void) { inner.startReaper(onExit) }
+
+    func spawnHook(command: String, environment: [String], directory: String, log: String) throws(SystemError) -> pid_t {
+        try inner.spawnHook(command: command, environment: environment, directory: directory, log: log)
+    }
+}
+
 final class CoordinatorSeamTests: SpoolTestCase {
     var leftovers: [pid_t] = []
 
@@ -281,6 +305,30 @@ final class CoordinatorSeamTests: SpoolTestCase {
 
     func monitorBeat(_ id: String) -> Timestamp? {
         (try? Files.linkStatus(layout.heartbeat(id)))??.modified
+    }
+
+    /// A coordinator killed right after a retry's spawn must not find the old count on disk
+    /// (the crash campaign once saw attempt 2 run to its end with progress.json saying 1).
+    func testARetrysAttemptCountIsOnDiskBeforeItsProcessStarts() throws {
+        let clock = FakeTime()
+        let layout: Layout = self.layout!
+        let launcher = ProbingLauncher { environment in
+            let attempt = environment.first { $0.hasPrefix("GADUGI_ATTEMPT=") } ?? "?"
+            return "\(attempt) on disk \(TaskRecord.load(layout, id: "a")?.attempts ?? -1)"
+        }
+        let c = try coordinator(launcher, clock) { settings in
+            settings.retries = 1
+            settings.retryBackoff = 1
+            settings.agent = "exit 3"
+        }
+        try startOne(c)
+        XCTAssertTrue(eventually(timeout: 10) {
+            c.turn(wait: 0.05)
+            clock.advance(2)
+            return exists(layout.queue(.failed, "a.md"))
+        })
+        XCTAssertEqual(launcher.probes.last, "GADUGI_ATTEMPT=2 on disk 2", "\(launcher.probes)")
+        XCTAssertEqual(TaskRecord.load(layout, id: "a")?.attempts, 2)
     }
 
     func testAFailedAttemptIsRetriedAfterABackoffThatDoublesUntilNoRetriesAreLeft() throws {

@@ -90,4 +90,25 @@ final class FormatsTests: XCTestCase {
         XCTAssertEqual(Settings.configKeyNames, properties(try schema("config")),
                        "config.schema.json lists config.yaml's keys in the order of spool-layout.md's table")
     }
+
+    func testRunSummaryWritesTheSchemasFieldsForEveryOutcome() throws {
+        let layout = Layout(root: "/r")
+        var done = TaskRecord(id: "a", ext: "md", name: "a.md", state: .done)
+        done.exitCode = 0
+        var blocked = TaskRecord(id: "c", ext: "md", name: "c.md", state: .blocked)
+        blocked.blockedReason = "dependency b failed"
+        let results: [String: Coordinator.Result] = [
+            "a": .finished(done), "b": .rejected(name: "b.md", reason: "empty"), "c": .blocked(blocked), "d": .withdrawn(id: "d"),
+        ]
+        let summary = RunSummary(files: ["p/a.md", "p/b.md", "p/c.md", "p/d.md", "p/e.md"], ids: ["a", "b", "c", "d", "e"],
+                                 results: results, layout: layout)
+        let s = try schema("run")
+        XCTAssertEqual(keys(summary.json), properties(s))
+        let items = summary.json["tasks"]?.array ?? []
+        XCTAssertEqual(items.compactMap { $0["state"]?.string }, ["done", "rejected", "blocked", "withdrawn", "unfinished"])
+        XCTAssertEqual(Set(items.flatMap(keys)), Set(properties(s["properties"]?["tasks"]?["items"])))
+        XCTAssertEqual(summary.json["all_done"], .bool(false))
+        XCTAssertEqual(summary.text.split(separator: "\n").first, "5 task(s): 1 done, 0 failed, 1 rejected, 1 blocked, 2 unfinished")
+        XCTAssertTrue(RunSummary(files: ["p/a.md"], ids: ["a"], results: ["a": .finished(done)], layout: layout).allDone)
+    }
 }

@@ -23,45 +23,34 @@ extension Coordinator {
         case .claimed(let record, let name):
             var event = Event(record, at: clock.now())
             event.from = name
-            monitor.record(event)
+            journal(event, record)
         case .started(let record):
-            monitor.record(Event(record, at: clock.now()))
-            logger.info("started \(record.id) (pid \(record.pid.map(String.init) ?? "?"))")
+            journal(Event(record, at: clock.now()), record)
         case .finished(let record):
             finishedCounts[record.state.queue, default: 0] += 1
-            monitor.record(Event(record, at: clock.now()))
+            journal(Event(record, at: clock.now()), record)
             if isInBatch(record.id) { results[record.id] = .finished(record) }
-            logFinish(record)
             runFinishHook(record)
         case .rejected(let name, let target, let reason):
             finishedCounts[.rejected, default: 0] += 1
-            monitor.record(.rejection(name: name, rejected: layout.relative(layout.queue(.rejected, target)),
-                                      reason: reason, at: clock.now()))
-            logger.warning("rejected \(name): \(reason)")
+            journal(.rejection(name: name, rejected: layout.relative(layout.queue(.rejected, target)),
+                                   reason: reason, at: clock.now()), nil)
             if let id = batch[name] { results[id] = .rejected(name: target, reason: reason) }
         case .standing(let record):
             var event = Event(record, at: clock.now())
             if record.state == .waiting { event.waitingFor = record.waitingFor }
             if record.state == .blocked { event.reason = record.blockedReason }
-            monitor.record(event)
+            journal(event, record)
             if record.state == .blocked {
-                logger.warning("blocked \(record.id): \(record.blockedReason ?? "a dependency did not succeed")")
                 if isInBatch(record.id) { results[record.id] = .blocked(record) }
             } else if case .blocked? = results[record.id] {
                 results.removeValue(forKey: record.id)
             }
-            if record.state == .waiting { logger.debug("\(TaskLogLine.waiting(record.id, for: record.waitingFor))") }
-            if record.state == .claimed { logger.debug("ready \(record.id): it starts when a slot is free") }
         case .liveness(let record, let idle):
             var event = Event(record, at: clock.now())
             event.stalled = record.stalled
-            event.idleSeconds = Int(idle)
-            monitor.record(event)
-            if record.stalled {
-                logger.warning("stalled \(record.id): no heartbeat, log output or report for \(Coordinator.describe(idle.rounded()))")
-            } else {
-                logger.info("\(record.id) is active again")
-            }
+            event.idleSeconds = Int(idle.rounded())
+            journal(event, record)
         case .withdrawn(let id, let queue):
             if queue != .incoming { logger.warning("\(id) was withdrawn: its prompt is no longer in \(queue.rawValue)/") }
             if isInBatch(id) || queue == .incoming { results[id] = .withdrawn(id: id) }
@@ -72,17 +61,10 @@ extension Coordinator {
     /// Whether a task belongs to the batch being waited for (asked before its entry goes).
     func isInBatch(_ id: String) -> Bool { tasks[id]?.inBatch ?? false }
 
-    func logFinish(_ record: TaskRecord) {
-        let took = { record.startedAt.map { String(format: " in %.1fs", (record.finishedAt?.asDouble ?? 0) - $0.asDouble) } ?? "" }
-        if record.state == .done {
-            logger.info("done \(record.id)\(took())")
-        } else if record.state == .cancelled {
-            logger.warning("cancelled \(record.id)\(took())")
-        } else if record.state == .timeout {
-            logger.warning("timeout \(record.id)\(took()): \(record.message ?? "stopped"): see \(layout.relative(layout.log(record.id)))")
-        } else {
-            let how = record.ending ?? "no outcome"
-            logger.warning("failed \(record.id) (\(how))\(took()): see \(layout.relative(layout.log(record.id)))")
-        }
+    /// Appends the event and logs its line (`TaskLogLine`: the words a joining `run` uses too).
+    func journal(_ event: Event, _ record: TaskRecord?) {
+        monitor.record(event)
+        let id = event.id ?? event.name ?? "?"
+        TaskLogLine.forEvent(event, id: id, record: record, layout: layout)?.log(to: logger)
     }
 }

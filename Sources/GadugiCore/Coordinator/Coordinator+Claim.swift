@@ -43,7 +43,6 @@ extension Coordinator {
                     admit(entry)
                     recordLater(record.id)
                     publish(.claimed(record, from: name))
-                    logger.debug("claimed \(record.id) from \(name)")
                     // A misspelled key is a setting that silently never applies: say so.
                     for key in record.unknownKeys where TaskSpec.suggestion(for: key) != nil {
                         if let warning = TaskSpec.unknownKeyWarning(key) { logger.warning("\(record.id): \(warning)") }

@@ -57,18 +57,24 @@ extension Coordinator {
             return stall(id, "\(error)")
         }
         record.state = .running
+        record.attempts += 1
+        // A retry's attempt count must be on disk before its process starts: a restart that
+        // adopts the task learns the count only from this record (and it bounds the retries);
+        // killed between the spawn and a later write, the next coordinator would count one
+        // attempt too few. A first start's record can wait: the count is 1 whatever happens.
+        if record.attempts > 1 { self.record(record) }
         let pid: pid_t
         do {
             pid = try launcher.spawn(agent: settings.command(for: record.agent), environment: environment(for: record),
                                        lockFD: lockFD, directory: layout.root, keepProcesses: settings.keepProcesses,
                                        worktreeSetup: repository(for: record) == nil ? "" : settings.worktreeSetup ?? "")
         } catch {
+            record.attempts -= 1  // nothing ran
             tasks[id]?.record = record
             return failRunning(record, status: 126, message: "could not start /bin/sh: \(error)")
         }
         startHeartbeat(id)
         record.pid = pid
-        record.attempts += 1
         record.dependencies = scheduler.graph.resolved(id)
         record.waitingFor = []
         record.blockedReason = nil
@@ -82,9 +88,7 @@ extension Coordinator {
         record.signal = nil
         tasks[id]?.record = record
         tasks[id]?.seen = (nil, nil)
-        // A retry's attempt count must survive a crash at once (a restart that adopts the task
-        // learns it only from the record, and the count bounds the retries); a first start's
-        // record can wait, as the count is then 1 whatever happens.
+        // A retry's record (now with its pid) is written at once, as above; a first start's can wait.
         if record.attempts > 1 { self.record(record) } else { recordLater(id) }
         setPhase(id, .running(pid))
         scheduler.setState(id, .running)
@@ -123,7 +127,7 @@ extension Coordinator {
             "GADUGI_OUTCOME_FILE=\(layout.outcome(record.id))",
             "GADUGI_TASK_NAME=\(record.name)",
             // This start's number (1 for the first; retries go on counting).
-            "GADUGI_ATTEMPT=\(record.attempts + 1)",
+            "GADUGI_ATTEMPT=\(record.attempts)",
         ]
         if let repository = repository(for: record), let request = worktreeRequest(for: record) {
             env += request.environment(startCommit: gitIsPlain ? request.startCommit(topLevel: repository) : nil)

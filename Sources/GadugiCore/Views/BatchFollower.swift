@@ -98,11 +98,11 @@ public final class BatchFollower {
     private func report(_ state: inout Following) {
         for event in tail.read() {
             let id: String
-            if event["state"]?.string == "rejected" {
-                guard let name = event["name"]?.string, let known = state.names[name] else { continue }
+            if event.state == "rejected" {
+                guard let name = event.name, let known = state.names[name] else { continue }
                 id = known
             } else {
-                guard let known = event["id"]?.string, state.ids.contains(known) else { continue }
+                guard let known = event.id, state.ids.contains(known) else { continue }
                 id = known
             }
             let record = TaskRecord.load(layout, id: id)
@@ -154,11 +154,11 @@ private struct Following {
     /// Tasks whose ending line (finish, block, rejection) has been printed.
     var ended: Set<String> = []
 
-    mutating func saw(_ event: JSON, id: String) {
-        switch event["state"]?.string {
-        case "running"?:
+    mutating func saw(_ event: Event, id: String) {
+        switch event.state {
+        case "running":
             if running.insert(id).inserted { reports[id] = Report() }
-        case "done"?, "failed"?, "timeout"?, "cancelled"?, "blocked"?, "rejected"?:
+        case "done", "failed", "timeout", "cancelled", "blocked", "rejected":
             running.remove(id)
             ended.insert(id)
         default:

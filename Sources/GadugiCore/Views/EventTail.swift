@@ -22,8 +22,8 @@ public struct EventTail {
         }
     }
 
-    /// The complete lines appended since the last call, parsed; lines that are not JSON are skipped.
-    public mutating func read() -> [JSON] {
+    /// The complete lines appended since the last call, parsed; lines that are not events are skipped.
+    public mutating func read() -> [Event] {
         var bytes: [UInt8] = []
         let current = EventTail.identity(of: layout.events)
         if let known = identity, current.map({ $0.0 != known }) ?? true {
@@ -43,7 +43,7 @@ public struct EventTail {
         return lines(bytes)
     }
 
-    private mutating func lines(_ bytes: [UInt8]) -> [JSON] {
+    private mutating func lines(_ bytes: [UInt8]) -> [Event] {
         guard !bytes.isEmpty else { return [] }
         var all = partial + bytes
         guard let lastBreak = all.lastIndex(of: 0x0A) else {
@@ -52,7 +52,7 @@ public struct EventTail {
         }
         partial = Array(all[(lastBreak + 1)...])
         all.removeSubrange((lastBreak + 1)...)
-        return all.split(separator: 0x0A).compactMap { JSON.parse(Array($0)) }
+        return all.split(separator: 0x0A).compactMap { JSON.parse(Array($0)).flatMap(Event.init(json:)) }
     }
 
     private static func identity(of path: String) -> ((dev_t, ino_t), off_t)? {

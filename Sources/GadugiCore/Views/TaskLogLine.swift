@@ -16,36 +16,34 @@ public struct TaskLogLine: Equatable, Sendable {
 
     /// The line for one `events.jsonl` line about task `id` (nil for a line the coordinator logs
     /// nothing for). `record` is the task's `progress.json` as it is now, for what the event
-    /// does not carry (the times and exit of a finish, the attempt of a retry).
-    public static func forEvent(_ event: JSON, id: String, record: TaskRecord?, layout: Layout) -> TaskLogLine? {
-        guard let state = event["state"]?.string else { return nil }
-        switch state {
-        case "claimed" where event["from"] != nil:
-            return TaskLogLine(.debug, "claimed \(id) from \(event["from"]?.string ?? "?")")
+    /// does not carry (the times and exit of a finish, the attempt of a retry). The coordinator
+    /// logs its own changes through this too, so the two cannot word a change differently.
+    public static func forEvent(_ event: Event, id: String, record: TaskRecord?, layout: Layout) -> TaskLogLine? {
+        if event.retry { return TaskLogLine(.info, "retrying \(id) (attempt \((record?.attempts ?? 0) + 1))") }
+        switch event.state {
+        case "claimed" where event.from != nil:
+            return TaskLogLine(.debug, "claimed \(id) from \(event.from ?? "?")")
         case "running":
-            if case .bool(let stalled)? = event["stalled"] {
+            if let stalled = event.stalled {
                 guard stalled else { return TaskLogLine(.info, "\(id) is active again") }
-                let idle = event["idle_seconds"]?.double ?? 0
-                return TaskLogLine(.warning, "stalled \(id): no heartbeat, log output or report for \(Coordinator.describe(idle.rounded()))")
+                let idle = Double(event.idleSeconds ?? 0)
+                return TaskLogLine(.warning, "stalled \(id): no heartbeat, log output or report for \(Coordinator.describe(idle))")
             }
-            return TaskLogLine(.info, "started \(id) (pid \(event["pid"]?.int.map(String.init) ?? "?"))")
+            return TaskLogLine(.info, "started \(id) (pid \(event.pid.map(String.init) ?? "?"))")
         case "done", "failed", "timeout", "cancelled":
             var final = record ?? TaskRecord(id: id, ext: "md", name: id, state: .failed)
-            if final.state.rawValue != state, let s = TaskState(rawValue: state) { final.state = s }
+            if final.state.rawValue != event.state, let s = TaskState(rawValue: event.state) { final.state = s }
             return finished(final, layout: layout)
         case "blocked":
-            return blocked(id, reason: event["reason"]?.string)
-        case "waiting" where event["retry"] != nil:
-            return TaskLogLine(.info, "retrying \(id) (attempt \((record?.attempts ?? 0) + 1))")
-        case "waiting" where event["not_before"] != nil:
-            return TaskLogLine(.warning, "\(id): automatic retry, \(record?.waitingFor.first ?? "at \(event["not_before"]?.string ?? "?")")")
+            return blocked(id, reason: event.reason)
+        case "waiting" where event.notBefore != nil:
+            return TaskLogLine(.warning, "\(id): automatic retry, \(record?.waitingFor.first ?? "at \(event.notBefore?.iso8601 ?? "?")")")
         case "waiting":
-            let what = (event["waiting_for"]?.array ?? []).compactMap(\.string)
-            return TaskLogLine(.debug, waiting(id, for: what))
+            return TaskLogLine(.debug, waiting(id, for: event.waitingFor ?? []))
         case "claimed":
             return TaskLogLine(.debug, "ready \(id): it starts when a slot is free")
         case "rejected":
-            return rejected(event["name"]?.string ?? id, reason: event["reason"]?.string ?? "see .gadugi/queue/rejected/")
+            return rejected(event.name ?? id, reason: event.reason ?? "see .gadugi/queue/rejected/")
         default:
             return nil
         }
@@ -57,6 +55,7 @@ public struct TaskLogLine: Equatable, Sendable {
         let log = layout.relative(layout.log(record.id))
         switch record.state {
         case .done: return TaskLogLine(.info, "done \(record.id)\(took)")
+        case .cancelled: return TaskLogLine(.warning, "cancelled \(record.id)\(took)")
         case .timeout: return TaskLogLine(.warning, "timeout \(record.id)\(took): \(record.message ?? "stopped"): see \(log)")
         default: return TaskLogLine(.warning, "failed \(record.id) (\(record.ending ?? "no outcome"))\(took): see \(log)")
         }
