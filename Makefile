@@ -12,7 +12,7 @@ RELEASE_BIN := .build/release/gadugi
 DIST := .build/dist
 MANUAL := .build/plugins/GenerateManual/outputs/gadugi/gadugi.1
 
-.PHONY: all build deps demo test bench bench-quick clean release manual install uninstall
+.PHONY: all build deps demo test bench bench-quick bench-json clean release manual install uninstall
 
 all: build
 
@@ -44,6 +44,10 @@ bench: deps
 
 bench-quick: deps
 	Benchmarks/run --quick
+
+# Microseconds per progress.json and events.jsonl line: gadugi's encoder against Foundation's Codable.
+bench-json: deps
+	$(SWIFT) run -c release --scratch-path .build-bench gadugi-json-bench
 
 # The sources the release files are made from: they are remade only when one is newer, so
 # `make release` as yourself and then `sudo make install` builds nothing as root.

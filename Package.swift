@@ -47,6 +47,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `make bench-json`: gadugi's JSON encoder against Foundation's (BENCHMARKS.md).
+        .executableTarget(
+            name: "gadugi-json-bench",
+            dependencies: ["GadugiCore"],
+            path: "Benchmarks/JSONEncoding"
+        ),
         .testTarget(
             name: "GadugiCoreTests",
             dependencies: ["GadugiCore", .product(name: "SystemPackage", package: "swift-system"),
