@@ -17,6 +17,50 @@ struct ProgressMirror: Codable {
     var branch, baseCommit, head, worktree: String, stallAfter: Double, onStall: String, timeout: Double
     var retries: Int, stalled: Bool, lastActivity, notBefore: String
 
+    /// Explicit keys (no key strategy), the fastest way to use Codable.
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version"
+        case id
+        case name
+        case state
+        case attempts
+        case pid
+        case createdAt = "created_at"
+        case claimedAt = "claimed_at"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case exitCode = "exit_code"
+        case signal
+        case lastHeartbeat = "last_heartbeat"
+        case percent
+        case message
+        case log
+        case prompt
+        case taskName = "task_name"
+        case dependsOn = "depends_on"
+        case files
+        case priority
+        case agent
+        case base
+        case isolation
+        case unknownKeys = "unknown_keys"
+        case batch
+        case batchSize = "batch_size"
+        case waitingFor = "waiting_for"
+        case blockedReason = "blocked_reason"
+        case branch
+        case baseCommit = "base_commit"
+        case head
+        case worktree
+        case stallAfter = "stall_after"
+        case onStall = "on_stall"
+        case timeout
+        case retries
+        case stalled
+        case lastActivity = "last_activity"
+        case notBefore = "not_before"
+    }
+
     init(_ r: TaskRecord, _ layout: Layout) {
         let t = r.startedAt!.iso8601
         id = r.id; name = r.name; state = r.state.rawValue; attempts = r.attempts; pid = r.pid!
@@ -33,6 +77,7 @@ struct ProgressMirror: Codable {
 
 struct EventMirror: Codable {
     var schemaVersion = 1, at: String, id: String, state: String, pid: Int32
+    enum CodingKeys: String, CodingKey { case schemaVersion = "schema_version", at, id, state, pid }
 }
 
 func sample() -> TaskRecord {
@@ -65,13 +110,10 @@ let layout = Layout(root: "/tmp/project")
 let record = sample()
 let mirror = ProgressMirror(record, layout)
 let pretty = JSONEncoder()
-pretty.keyEncodingStrategy = .convertToSnakeCase
 pretty.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
 let compact = JSONEncoder()
-compact.keyEncodingStrategy = .convertToSnakeCase
 compact.outputFormatting = [.withoutEscapingSlashes]
 let decoder = JSONDecoder()
-decoder.keyDecodingStrategy = .convertFromSnakeCase
 let file = record.json(layout).bytes(pretty: true)
 let fileData = try pretty.encode(mirror)
 
@@ -84,3 +126,12 @@ try measure("events.jsonl line, Foundation JSONEncoder (Codable)") {
 }
 measure("read progress.json, gadugi's JSON (TaskRecord(json:))") { TaskRecord(json: JSON.parse(file)!)!.attempts }
 try measure("read progress.json, Foundation JSONDecoder (Codable)") { try decoder.decode(ProgressMirror.self, from: fileData).attempts }
+
+/// The first keys each writes: Foundation's order is its dictionary's (not the declaration's), so
+/// it changes from build to build; `.sortedKeys` would fix it alphabetically.
+func firstKeys(_ bytes: [UInt8]) -> String {
+    String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst().prefix(4)
+        .map { $0.trimmingCharacters(in: .whitespaces).split(separator: ":").first.map(String.init) ?? "" }.joined(separator: " ")
+}
+print("first keys, gadugi's JSON: \(firstKeys(file))")
+print("first keys, Foundation:    \(firstKeys(Array(try pretty.encode(mirror))))")
