@@ -193,6 +193,23 @@ final class TaskGraphRunTests: GadugiTestCase {
         XCTAssertLessThanOrEqual(a2.1, b2.0)
     }
 
+    func testARunningTasksRecordNamesItsBranchAndWorktree() throws {
+        try initSpool()
+        let gate = try makeScratchDir("gate")
+        let agent = #"echo beat > /dev/null; while [ ! -e "$GATE/go" ]; do "$GADUGI_BIN" heartbeat; sleep 0.1; done"#
+        guard let c = try startCoordinator(["--agent", agent], env: ["GATE": gate.path]) else { return }
+        try dropPrompt(name: "busy.md", content: "Busy.\n")
+        XCTAssertTrue(waitUntil(timeout: 20) { self.progress("busy")?.string("branch") == "gadugi/busy" },
+                      "while it runs: \(String(describing: progress("busy")))")
+        XCTAssertEqual(progress("busy")?.string("state"), "running")
+        XCTAssertEqual(progress("busy")?.string("worktree"), ".gadugi/worktrees/busy")
+        let frame = try gadugiRun(["watch", "--once"], env: ["COLUMNS": "200", "NO_COLOR": "1"]).stdout
+        XCTAssertTrue(frame.contains("gadugi/busy"), "watch shows the branch of a running task: \(frame)")
+        try write("", to: gate.appendingPathComponent("go"))
+        XCTAssertTrue(waitUntil(timeout: 20) { self.list(.done) == ["busy.md"] })
+        XCTAssertTrue(c.isRunning)
+    }
+
     func testAFailedTasksWorktreeIsKeptUntilCleaned() throws {
         let files = try prompts([("broken.md", "Break.\n")])
         let r = try gadugiRun(["run", "--agent", "echo half > wip.txt; exit 2"] + files, timeout: 60)

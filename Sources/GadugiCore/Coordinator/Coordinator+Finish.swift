@@ -52,6 +52,9 @@ extension Coordinator {
     func finalRecord(_ running: TaskRecord, _ outcome: Supervisor.Outcome, reaped: Bool, message: String?) -> TaskRecord {
         var record = running
         refreshReport(record.id, write: false, into: &record)
+        // What its start expected is replaced by what was made (or by nothing, if nothing was).
+        record.branch = nil
+        record.worktree = nil
         if let repository = repository(for: record), let request = worktreeRequest(for: record),
            let worktree = WorktreeRecord.settled(layout, id: record.id, topLevel: repository, plain: {
                request.startCommit(topLevel: repository).map { request.plainRecord(layout: layout, startCommit: $0) }
@@ -116,10 +119,7 @@ extension Coordinator {
         let before = (record.percent, record.message)
         guard refreshReport(id, write: true, into: &record) else { return }
         tasks[id]?.record = record
-        if before != (record.percent, record.message) {
-            let percent = record.percent.map { "\(Int($0))%" } ?? "-"
-            logger.info("progress \(id) \(percent): \(record.message ?? "")")
-        }
+        if before != (record.percent, record.message) { TaskLogLine.progress(record).log(to: logger) }
     }
 
     @discardableResult

@@ -75,6 +75,13 @@ extension Coordinator {
         }
         startHeartbeat(id)
         record.pid = pid
+        if let request = worktreeRequest(for: record) {
+            // Where its process makes its worktree, and on which branch: shown while it runs. At
+            // the end they are replaced by what worktree.json says was made (a clash may have
+            // given the branch a suffix).
+            record.branch = request.branch
+            record.worktree = layout.relative(request.worktree)
+        }
         record.dependencies = scheduler.graph.resolved(id)
         record.waitingFor = []
         record.blockedReason = nil
