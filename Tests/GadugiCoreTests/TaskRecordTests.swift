@@ -123,4 +123,16 @@ final class TaskRecordTests: SpoolTestCase {
         XCTAssertEqual(TaskRecord(json: json), r)
         XCTAssertEqual(JSON.parse(json.bytes())?["depends_on"]?.array?.first?["resolved"], .string("schema-2"))
     }
+
+    func testEndingIsWordedOneWayEverywhere() {
+        var record = TaskRecord(id: "a", ext: "md", name: "a.md", state: .failed)
+        XCTAssertNil(record.ending)
+        record.exitCode = 3
+        XCTAssertEqual(record.ending, "exit 3")
+        record.exitCode = nil
+        record.signal = 9
+        XCTAssertEqual(record.ending, "killed by SIGKILL")
+        XCTAssertEqual(TaskLogLine.finished(record, layout: Layout(root: "/r")).message,
+                       "failed a (killed by SIGKILL): see .gadugi/monitoring/tasks/a/output.log")
+    }
 }

@@ -95,10 +95,9 @@ public struct TaskRecord: Sendable, Equatable {
 
     public var fileName: String { "\(id).\(ext)" }
 
-    /// `exit 3` or `signal 9`: how its process ended, nil when that is not known.
-    public var ending: String? {
-        exitCode.map { "exit \($0)" } ?? signal.map { "signal \($0)" }
-    }
+    /// `exit 3` or `killed by SIGKILL`: how its process ended, nil when that is not known. The
+    /// one wording of it (`ProcessEnding`), in the log, the summary, status and review alike.
+    public var ending: String? { ProcessEnding.phrase(exitCode: exitCode, signal: signal) }
 
     public func json(_ layout: Layout) -> JSON {
         .object([
