@@ -8,7 +8,8 @@ import GadugiCore
 
 struct ProgressMirror: Codable {
     struct Dependency: Codable { var name: String; var resolved: String }
-    var schemaVersion = 1, id: String, name: String, state: String, attempts: Int, pid: Int32
+    var schemaVersion = 1
+    var id: String, name: String, state: String, attempts: Int, pid: Int32
     var createdAt, claimedAt, startedAt, finishedAt: String
     var exitCode, signal: Int
     var lastHeartbeat: String, percent: Double, message, log, prompt, taskName: String
@@ -76,7 +77,8 @@ struct ProgressMirror: Codable {
 }
 
 struct EventMirror: Codable {
-    var schemaVersion = 1, at: String, id: String, state: String, pid: Int32
+    var schemaVersion = 1
+    var at: String, id: String, state: String, pid: Int32
     enum CodingKeys: String, CodingKey { case schemaVersion = "schema_version", at, id, state, pid }
 }
 
