@@ -57,31 +57,39 @@ dir=$(cd "$2" 2>/dev/null && pwd -P) || die "$2 is not a directory"
 conf=$dir/slurm.conf
 export SLURM_CONF=$conf
 
-# The pid in FILE if that process is alive and its name is NAME (a recycled pid is not ours).
+# Whether process PID is alive (not a zombie) and named NAME: a recycled pid is not ours.
+is_alive() {
+    local pid=$1 name=$2
+    [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] || return 1
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] || return 1
+    case $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) in Z|X|"") return 1 ;; esac
+}
+
+# The pid in FILE if that process is alive and named NAME.
 live_pid() {
     local file=$1 name=$2 pid
     [ -r "$file" ] || return 1
     pid=$(tr -dc 0-9 <"$file")
-    [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] || return 1
-    [ "$(cat "/proc/$pid/comm")" = "$name" ] || return 1
-    case $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) in Z|X|"") return 1 ;; esac
+    is_alive "$pid" "$name" || return 1
     echo "$pid"
 }
 
-# Sends SIGTERM to the NAME whose pid is in FILE, waits up to 20 s, then SIGKILL.
+# Sends SIGTERM to the NAME whose pid is in FILE and waits for that pid (the daemons remove their
+# pid files before they are gone: slurmctld takes over a second to shut down), up to 20 s; then
+# SIGKILL.
 stop_pid() {
     local file=$1 name=$2 pid
     if pid=$(live_pid "$file" "$name"); then
         kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 200); do
-            live_pid "$file" "$name" >/dev/null || break
+            is_alive "$pid" "$name" || break
             sleep 0.1
         done
-        if live_pid "$file" "$name" >/dev/null; then
+        if is_alive "$pid" "$name"; then
             echo "cluster.sh: $name (pid $pid) ignored SIGTERM for 20 s; sending SIGKILL" >&2
             kill -KILL "$pid" 2>/dev/null || true
             for _ in $(seq 50); do
-                live_pid "$file" "$name" >/dev/null || break
+                is_alive "$pid" "$name" || break
                 sleep 0.1
             done
         fi
@@ -230,10 +238,13 @@ do_start() {
         fi
         rm -f "$REGISTRY"
     fi
+    # (A daemon that exited may linger as a zombie until this machine's pid 1 reaps it: not running.)
     for name in slurmctld slurmd; do
-        if pid=$(pgrep -x "$name" | head -n1) && [ -n "$pid" ]; then
-            die "a $name not started by this script runs already (pid $pid) and holds Slurm's port; stop it first"
-        fi
+        for pid in $(pgrep -x "$name" || true); do
+            if is_alive "$pid" "$name"; then
+                die "a $name not started by this script runs already (pid $pid) and holds Slurm's port; stop it first"
+            fi
+        done
     done
 
     write_config
@@ -244,6 +255,11 @@ do_start() {
     slurmctld -f "$conf" || { show_logs; do_stop; die "slurmctld did not start"; }
     slurmd -f "$conf" || { show_logs; do_stop; die "slurmd did not start"; }
     SECONDS=0
+    # An srun sent before slurmd has registered waits seconds for the node; sinfo does not
+    # (at most 10 s of it: srun below has the last word).
+    while [ "$SECONDS" -lt 10 ] && [ "$(sinfo -h -o %T 2>/dev/null)" != idle ]; do
+        sleep 0.05
+    done
     while [ "$SECONDS" -lt "$READY_TIMEOUT" ]; do
         if srun_ok; then
             echo "cluster $dir up in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s"
@@ -253,7 +269,7 @@ do_start() {
         sleep 0.1
     done
     echo "cluster.sh: srun -n1 true still fails after ${READY_TIMEOUT} s:" >&2
-    timeout 10 srun -n1 -t 1 true </dev/null || true
+    timeout 5 srun -n1 -t 1 true </dev/null || true
     show_logs
     do_stop
     exit 1
