@@ -142,9 +142,12 @@ do_status() {
 }
 
 write_config() {
-    local host cpus
+    local host cpus tracker
     host=$(hostname)
     cpus=$(nproc)
+    tracker=$(proctrack)
+    [ "$tracker" = proctrack/cgroup ] \
+        || echo "cluster.sh: no writable cgroup v1 freezer here: $tracker (a cancelled job's setsid children survive it)" >&2
     mkdir -p "$dir/state" "$dir/spool" "$dir/log"
     cat >"$conf" <<EOF
 # Single-node cluster for gadugi's tests, written by Tests/slurm/cluster.sh.
@@ -155,8 +158,8 @@ SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 MpiDefault=none
-# cgroup: a cancelled job's processes are all killed, even one that left its session (setsid).
-ProctrackType=proctrack/cgroup
+# proctrack/cgroup kills a cancelled job's every process, even one that left its session (setsid).
+ProctrackType=$tracker
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
@@ -179,10 +182,10 @@ JobAcctGatherType=jobacct_gather/none
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
-    # Slurm 22.05 reads cgroup.conf from beside slurm.conf. This machine mounts cgroup v1 controllers
-    # itself (freezer included); Slurm must not try to mount or constrain anything.
+    # Slurm 22.05 reads cgroup.conf from beside slurm.conf. The machine mounts the cgroup v1
+    # controllers itself (freezer included); Slurm must not try to mount or constrain anything.
     cat >"$dir/cgroup.conf" <<EOF
-CgroupPlugin=$(cgroup_plugin)
+CgroupPlugin=cgroup/v1
 CgroupAutomount=no
 ConstrainCores=no
 ConstrainRAMSpace=no
@@ -191,12 +194,16 @@ ConstrainDevices=no
 EOF
 }
 
-# cgroup/v2 on a unified hierarchy, else cgroup/v1 (which needs the freezer controller).
-cgroup_plugin() {
-    if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
-        echo cgroup/v2
+# proctrack/cgroup where Slurm can use it: cgroup v1 with a writable freezer controller (as here; it
+# kills a cancelled job's every process, one that left its session with setsid too). Elsewhere
+# (cgroup v2 wants systemd to delegate a subtree, which these machines do not run) proctrack/linuxproc,
+# which follows the process tree, so a setsid child escapes a cancel.
+proctrack() {
+    if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" != cgroup2fs ] && [ -d /sys/fs/cgroup/freezer ] \
+        && [ -w /sys/fs/cgroup/freezer ]; then
+        echo proctrack/cgroup
     else
-        echo cgroup/v1
+        echo proctrack/linuxproc
     fi
 }
 
