@@ -12,7 +12,7 @@ RELEASE_BIN := .build/release/gadugi
 DIST := .build/dist
 MANUAL := .build/plugins/GenerateManual/outputs/gadugi/gadugi.1
 
-.PHONY: all build deps demo test bench bench-quick bench-json clean release manual install uninstall
+.PHONY: all build deps demo test test-slurm bench bench-quick bench-json clean release manual install uninstall
 
 all: build
 
@@ -36,6 +36,31 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+
+# SlurmTests against a real single-node Slurm cluster (Tests/slurm/cluster.sh) in a temporary
+# folder: installs Slurm's Debian packages when srun is missing, starts munged (unless one answers),
+# slurmctld and slurmd, runs the tests with SLURM_CONF and GADUGI_SLURM=1, and always stops the
+# daemons it started. The folder (config, logs) is kept when a test fails.
+test-slurm: deps
+	@t0=$$(date +%s); \
+	SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	if ! command -v srun >/dev/null; then \
+		echo "Installing slurmctld slurmd slurm-client munge (needed by make test-slurm)..."; \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			slurmctld slurmd slurm-client munge >/dev/null || exit 1; \
+	fi; \
+	$(SWIFT) build --build-tests || exit 1; \
+	dir=$$(mktemp -d "$${TMPDIR:-/tmp}/gadugi-slurm.XXXXXX") || exit 1; \
+	trap 'Tests/slurm/cluster.sh stop "$$dir"' EXIT; \
+	trap 'exit 130' INT TERM; \
+	Tests/slurm/cluster.sh start "$$dir" || exit 1; \
+	export SLURM_CONF="$$dir/slurm.conf" GADUGI_SLURM=1; \
+	$(SWIFT) test --skip-build --disable-swift-testing --filter SlurmTests; status=$$?; \
+	trap - EXIT; Tests/slurm/cluster.sh stop "$$dir"; \
+	if [ $$status = 0 ]; then $$SUDO rm -rf "$$dir"; else echo "cluster config and logs kept in $$dir"; fi; \
+	echo "make test-slurm: exit $$status after $$(( $$(date +%s) - t0 )) s"; \
+	exit $$status
 
 # Not part of CI: builds a release binary in .build-bench and compares it with xargs, task-spooler,
 # GNU parallel and nq (see BENCHMARKS.md). bench-quick is a one-repetition smoke run.
