@@ -18,6 +18,10 @@ struct Run: ParsableCommand {
 
             The agent is a shell command that gets the prompt on stdin and GADUGI_TASK_ID, GADUGI_ROOT, GADUGI_PROMPT_FILE, GADUGI_HEARTBEAT_FILE, GADUGI_PROGRESS_FILE, GADUGI_LOG_FILE, GADUGI_OUTCOME_FILE (the wrapper's) and GADUGI_BIN in its environment; its output goes to .gadugi/monitoring/tasks/<id>/output.log. It is taken from --agent, else 'agent:' in .gadugi/config.yaml, else $GADUGI_AGENT, else 'claude -p'. '--agent gadugi:simulate' runs the built-in simulated agent. When the agent's program is plainly not installed, run says so and exits 1 before queueing or claiming anything.
 
+            --executor slurm (or 'executor: slurm' in config.yaml) runs each agent as a Slurm job step: 'srun --job-name=gadugi-<id>' with the resources of 'slurm:' in config.yaml and the task's front matter 'slurm:', in the task's worktree, the prompt on its stdin and its output in the task's log; the task's process here waits for it and records its outcome. A task whose job Slurm has not started yet shows as 'pending' in status and watch. max_parallel is then how many tasks are handed to Slurm at once. The README's "Running tasks on Slurm" says more.
+
+              gadugi run --executor slurm --max-parallel 32
+
             Keys in .gadugi/config.yaml that gadugi does not know are named in a warning on stderr ('did you mean ...?') and ignored.
             """)
 
@@ -36,6 +40,9 @@ struct Run: ParsableCommand {
 
     @Option(help: ArgumentHelp("Where agents work: 'worktree' (each task in its own git worktree and branch; the default in a git repository) or 'none' (all in the root).", valueName: "worktree|none"))
     var isolation: String?
+
+    @Option(help: ArgumentHelp("Where agents run: 'local' (here; the default) or 'slurm' (each a Slurm job step, started with srun; default: executor in config.yaml).", valueName: "local|slurm"))
+    var executor: String?
 
     @Flag(help: "Exit 0 once nothing is queued, claimed or running.")
     var untilIdle = false
@@ -57,6 +64,7 @@ struct Run: ParsableCommand {
         if let i = isolation, Settings.Isolation(rawValue: i) == nil {
             throw ValidationError("--isolation must be 'worktree' or 'none', not '\(i)'")
         }
+        if let e = executor, Executor(rawValue: e) == nil { throw ValidationError(Settings.executorFlagProblem(e)) }
         if quiet && verbose {
             throw ValidationError("--quiet and --verbose cannot be used together: --quiet prints only warnings and errors, --verbose adds debug lines; choose one")
         }
@@ -72,9 +80,11 @@ struct Run: ParsableCommand {
         // With FILEs and a coordinator already running: hand them to it and follow them.
         if !files.isEmpty, let pid = RunJoin.coordinatorPID(layout) { return try join(pid: pid, layout: layout) }
         let environment = ProcessInfo.processInfo.environment
-        var settings = try Settings.load(layout, agentFlag: agent, parallelFlag: maxParallel, environment: environment)
+        var settings = try Settings.load(layout, agentFlag: agent, parallelFlag: maxParallel, environment: environment,
+                                         executorFlag: executor)
         settings.warnings.forEach(warn)
         try refuseMissingAgent(settings, environment: environment)
+        try refuseMissingSrun(settings, environment: environment)
         try layout.create()
         if let i = isolation.flatMap(Settings.Isolation.init(rawValue:)) { settings.isolation = i }
         let lock: CoordinatorLock
@@ -125,7 +135,7 @@ extension Run {
     /// until each has ended, and print the summary a run of our own would have printed.
     func join(pid: String, layout: Layout) throws {
         let ignored = [(maxParallelText != nil, "--max-parallel"), (agent != nil, "--agent"),
-                       (isolation != nil, "--isolation"), (untilIdle, "--until-idle")].filter(\.0).map(\.1)
+                       (isolation != nil, "--isolation"), (executor != nil, "--executor"), (untilIdle, "--until-idle")].filter(\.0).map(\.1)
         if !ignored.isEmpty {
             warn("\(ignored.joined(separator: ", ")) ignored: the coordinator already running (pid \(pid)) runs these files with its own settings; stop it first to run them with yours")
         }
@@ -162,6 +172,16 @@ extension Run {
     /// queued or claimed: otherwise every prompt would be claimed and failed, one by one, for
     /// a typo in `--agent`. Prompts stay where they were (FILEs are not even queued), so nothing
     /// is lost; the coordinator still checks before each start, for an agent removed later.
+    /// With `executor: slurm`, refuses to start when `srun` is not on PATH: every task would fail.
+    func refuseMissingSrun(_ settings: Settings, environment: [String: String]) throws {
+        guard settings.executor == .slurm else { return }
+        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        if path.split(separator: ":").contains(where: { access("\($0)/srun", X_OK) == 0 }) { return }
+        complain("executor is slurm but srun is not on PATH (\(path.escapedForTerminal)): install Slurm's client commands (Debian: slurm-client), "
+            + "or run with --executor local; nothing was queued or claimed")
+        throw ExitCode(1)
+    }
+
     func refuseMissingAgent(_ settings: Settings, environment: [String: String]) throws {
         guard let missing = settings.missingAgentMessage(path: environment["PATH"]) else { return }
         complain(missing + "; nothing was queued or claimed")

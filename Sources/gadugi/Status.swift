@@ -6,7 +6,7 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show counts per state and the queued, claimed and running tasks; or wait for tasks to end.",
         discussion: """
-            Reads only files: works with or without a coordinator, and from any shell or editor. One task is one row, fitted to the terminal's width (or to $COLUMNS; output to a pipe is not cut unless COLUMNS is set): a long message is cut with '…'. A failed task shows how it ended (exit 3, killed by SIGKILL); a waiting or blocked one what for. States: queued (in incoming/, not claimed yet), claimed, waiting, held, blocked, running, stalled, done, failed, timeout, cancelled, rejected.
+            Reads only files: works with or without a coordinator, and from any shell or editor. One task is one row, fitted to the terminal's width (or to $COLUMNS; output to a pipe is not cut unless COLUMNS is set): a long message is cut with '…'. A failed task shows how it ended (exit 3, killed by SIGKILL); a waiting or blocked one what for. States: queued (in incoming/, not claimed yet), claimed, waiting, held, blocked, pending (handed to Slurm, its job not started yet), running, stalled, done, failed, timeout, cancelled, rejected.
 
             With --wait, blocks until every named task has ended (done, failed, timeout, cancelled, rejected, or blocked), then prints their rows. A queued prompt may be named by its file name without extension; it is followed through its claim.
 
@@ -27,7 +27,7 @@ struct Status: ParsableCommand {
     @Flag(help: "Also list finished tasks (done, failed, timeout, cancelled) and rejected prompts.")
     var all = false
 
-    @Option(help: ArgumentHelp("Only tasks in these states, separated by commas: queued, claimed, waiting, held, blocked, running, stalled, done, failed, timeout, cancelled, rejected.", valueName: "state,..."))
+    @Option(help: ArgumentHelp("Only tasks in these states, separated by commas: queued, claimed, waiting, held, blocked, pending, running, stalled, done, failed, timeout, cancelled, rejected.", valueName: "state,..."))
     var state: String?
 
     @Flag(help: "Wait until the named tasks have ended, then print their rows (exit 0 only if all are done).")

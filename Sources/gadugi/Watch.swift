@@ -28,7 +28,7 @@ struct Watch: ParsableCommand {
     @Flag(help: "Also list finished tasks (done, failed, timeout, cancelled) and rejected prompts.")
     var all = false
 
-    @Option(help: ArgumentHelp("Only tasks in these states, separated by commas: queued, claimed, waiting, held, blocked, running, stalled, done, failed, timeout, cancelled, rejected.", valueName: "state,..."))
+    @Option(help: ArgumentHelp("Only tasks in these states, separated by commas: queued, claimed, waiting, held, blocked, pending, running, stalled, done, failed, timeout, cancelled, rejected.", valueName: "state,..."))
     var state: String?
 
     @Flag(help: "Exit 0 once nothing is queued, claimed or running (and nothing waits while a coordinator runs); blocked tasks do not keep it open.")

@@ -26,7 +26,8 @@ final class TaskRecordTests: SpoolTestCase {
                                         "started_at", "finished_at", "exit_code", "signal", "last_heartbeat", "percent",
                                         "message", "log", "prompt", "task_name", "depends_on", "files", "priority",
                                         "agent", "base", "isolation", "unknown_keys", "batch", "batch_size", "waiting_for",
-                                        "blocked_reason", "branch", "base_commit", "head", "worktree", "stall_after", "on_stall", "timeout", "retries", "stalled", "last_activity", "not_before"])
+                                        "blocked_reason", "branch", "base_commit", "head", "worktree", "stall_after", "on_stall", "timeout", "retries", "stalled", "last_activity", "not_before",
+                                        "slurm", "executor", "slurm_job_id"])
         XCTAssertEqual(json["schema_version"], .int(1))
         XCTAssertEqual(json["started_at"], .string("2026-11-27T08:00:02.345Z"))
         XCTAssertEqual(json["signal"], .null, "unknown values are null")

@@ -44,7 +44,7 @@ extension Coordinator {
                     recordLater(record.id)
                     publish(.claimed(record, from: name))
                     // A misspelled key is a setting that silently never applies: say so.
-                    for key in record.unknownKeys where TaskSpec.suggestion(for: key) != nil {
+                    for key in record.unknownKeys where TaskSpec.suggestion(for: key) != nil || key.hasPrefix("slurm.") {
                         if let warning = TaskSpec.unknownKeyWarning(key) { logger.warning("\(record.id): \(warning)") }
                     }
                     admitted(scheduler.add(record, now: now))

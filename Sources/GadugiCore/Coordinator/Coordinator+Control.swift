@@ -134,3 +134,32 @@ extension Coordinator {
         }
     }
 }
+
+/// Tasks whose agents run as Slurm job steps (`executor: slurm`).
+extension Coordinator {
+    /// Since when the task's time limits run: its start, or for a task handed to Slurm the start
+    /// of its job (the job id file's mtime, written on the node: not before the task's start, not
+    /// after now, whatever the node's clock says). nil while the job is pending.
+    func runningSince(_ record: TaskRecord, _ now: Timestamp) -> Timestamp? {
+        guard let started = record.startedAt else { return nil }
+        guard record.executor == .slurm else { return started }
+        guard let jobStart = SlurmStep.startedAt(layout, id: record.id) else { return nil }
+        return min(max(jobStart, started), now)
+    }
+
+    /// `scancel <job>` for a task handed to Slurm whose job id is known (argv, no shell), its
+    /// output in the task's log. The stop path's SIGTERM to `srun` cancels the step when srun is
+    /// alive; this also reaches a job whose srun is gone. A job still pending has no id yet: the
+    /// SIGTERM makes its srun withdraw it.
+    func cancelSlurmJob(_ id: String) {
+        guard var record = tasks[id]?.record, record.executor == .slurm else { return }
+        if refreshSlurmJob(into: &record) { tasks[id]?.record = record }
+        guard let job = record.slurmJobID else { return }
+        do {
+            _ = try SlurmStep.cancel(job: job, log: layout.log(id), environment: baseEnvironment)
+            logger.info("\(id): scancel \(job)")
+        } catch {
+            complaints.say("scancel", "cannot run scancel \(job) for \(id): \(error); cancel it by hand (scancel \(job))")
+        }
+    }
+}

@@ -23,6 +23,8 @@ extension Coordinator {
             return block(id, final, reason: reason.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let died = !outcome.recorded
+        // Its process is gone without an outcome: a Slurm job it started may live on.
+        if died { cancelSlurmJob(id) }
         if let sid = record.pid, died || !settings.keepProcesses, Session.mayHaveMembers(sid) || died {
             let count = Session.signal(sid, SIGTERM)
             if count > 0 {
@@ -52,6 +54,7 @@ extension Coordinator {
     func finalRecord(_ running: TaskRecord, _ outcome: Supervisor.Outcome, reaped: Bool, message: String?) -> TaskRecord {
         var record = running
         refreshReport(record.id, write: false, into: &record)
+        refreshSlurmJob(into: &record)
         // What its start expected is replaced by what was made (or by nothing, if nothing was).
         record.branch = nil
         record.worktree = nil
@@ -116,10 +119,25 @@ extension Coordinator {
     /// Copies the agent's report and heartbeat into `progress.json` when they changed.
     func refreshReport(_ id: String) {
         guard var record = tasks[id]?.record else { return }
+        if refreshSlurmJob(into: &record) {
+            tasks[id]?.record = record
+            self.record(record)
+            logger.info("\(id) started in Slurm: job \(record.slurmJobID ?? 0) (\(SlurmStep.jobName(id)))")
+        }
         let before = (record.percent, record.message)
         guard refreshReport(id, write: true, into: &record) else { return }
         tasks[id]?.record = record
         if before != (record.percent, record.message) { TaskLogLine.progress(record).log(to: logger) }
+    }
+
+    /// Reads the job id of a task handed to Slurm until it is known (one small read per tick
+    /// while its job is pending: never more than `max_parallel` of them, and never `squeue`).
+    /// True when it was learnt just now.
+    @discardableResult
+    func refreshSlurmJob(into record: inout TaskRecord) -> Bool {
+        guard record.executor == .slurm, record.slurmJobID == nil, let job = SlurmStep.jobID(layout, id: record.id) else { return false }
+        record.slurmJobID = job
+        return true
     }
 
     @discardableResult

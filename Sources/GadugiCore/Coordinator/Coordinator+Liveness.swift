@@ -52,8 +52,8 @@ extension Layout {
     public func stopReason(_ id: String) -> String { taskDirectory(id) + "/stop" }
 
     /// What one attempt leaves in the task's folder and the next must not inherit: its outcome,
-    /// why it was stopped, and `worktree_setup`'s failure.
-    public func attemptFiles(_ id: String) -> [String] { [outcome(id), stopReason(id), setupFailed(id)] }
+    /// why it was stopped, `worktree_setup`'s failure and its Slurm job id.
+    public func attemptFiles(_ id: String) -> [String] { [outcome(id), stopReason(id), setupFailed(id), slurmJob(id)] }
 }
 
 /// Liveness and time limits of running tasks. Checked at each tick, from times on disk (the
@@ -71,8 +71,10 @@ extension Coordinator {
     /// For a task whose process runs (ours or adopted): presses a stop under way, or starts one
     /// past the timeout, or marks the task stalled (or active again) when that changed.
     func checkLiveness(_ id: String, _ now: Timestamp) {
-        guard let entry = tasks[id], let started = entry.record.startedAt, let sid = entry.record.pid else { return }
+        guard let entry = tasks[id], entry.record.startedAt != nil, let sid = entry.record.pid else { return }
         if let stop = entry.stop { return press(id, stop, session: sid, now) }
+        // Pending in Slurm: neither its timeout nor stall_after runs yet.
+        guard let started = runningSince(entry.record, now) else { return }
         if let limit = timeLimit(entry.record), now.asDouble - started.asDouble >= limit {
             return stop(id, StopReason(.timeout, "it ran longer than its timeout (\(Coordinator.describe(limit)))"), now)
         }
@@ -106,6 +108,7 @@ extension Coordinator {
         }
         let count = Session.signalRunning(sid, SIGTERM)
         logger.warning("stopping \(id): \(reason.text); SIGTERM to \(count) process(es), SIGKILL after \(Coordinator.describe(settings.killGrace))")
+        cancelSlurmJob(id)
         tasks[id]?.stop = StopRequest(reason: reason, killAt: now.adding(settings.killGrace))
     }
 

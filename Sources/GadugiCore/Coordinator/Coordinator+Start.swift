@@ -67,7 +67,8 @@ extension Coordinator {
         do {
             pid = try launcher.spawn(agent: settings.command(for: record.agent), environment: environment(for: record),
                                        lockFD: lockFD, directory: layout.root, keepProcesses: settings.keepProcesses,
-                                       worktreeSetup: repository(for: record) == nil ? "" : settings.worktreeSetup ?? "")
+                                       worktreeSetup: repository(for: record) == nil ? "" : settings.worktreeSetup ?? "",
+                                       step: slurmStep(for: record)?.argv ?? [])
         } catch {
             record.attempts -= 1  // nothing ran
             tasks[id]?.record = record
@@ -93,6 +94,8 @@ extension Coordinator {
         record.finishedAt = nil
         record.exitCode = nil
         record.signal = nil
+        record.executor = settings.executor
+        record.slurmJobID = nil
         tasks[id]?.record = record
         tasks[id]?.seen = (nil, nil)
         // A retry's record (now with its pid) is written at once, as above; a first start's can wait.
@@ -141,6 +144,14 @@ extension Coordinator {
             env.append("GADUGI_GIT_LOCK=" + layout.gitLock)
         }
         return env
+    }
+
+    /// The Slurm job step its agent runs as (`executor: slurm`): the configured resources with
+    /// its front matter's over them, and its timeout as the time limit unless `slurm.time` says.
+    /// nil: it runs here.
+    func slurmStep(for record: TaskRecord) -> SlurmStep? {
+        guard settings.executor == .slurm else { return nil }
+        return SlurmStep(id: record.id, resources: settings.slurm.overridden(by: record.slurm), timeout: timeLimit(record))
     }
 
     /// What the task's worktree should be: from its dependencies' branches (merged when

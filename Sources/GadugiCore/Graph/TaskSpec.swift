@@ -30,13 +30,16 @@ public struct TaskSpec: Sendable, Equatable {
     public let timeout: Double?
     /// Automatic retries of a failed attempt; nil: the configured `retries`.
     public let retries: Int?
-    /// Keys gadugi does not know, sorted: kept (in `Prompt.frontMatter`) and shown, never refused.
+    /// The Slurm resources this task asks for (with `executor: slurm`), over the configured
+    /// `slurm:` key by key; nil: the configured ones.
+    public let slurm: SlurmStep.Resources?
+    /// Keys gadugi does not know, sorted (one inside `slurm:` as `slurm.<key>`): kept (in `Prompt.frontMatter`) and shown, never refused.
     public let unknownKeys: [String]
 
     public init(id: String? = nil, dependsOn: [String] = [], files: [Glob] = [], priority: Int = 0,
                 agent: String? = nil, base: String? = nil, isolation: Settings.Isolation? = nil,
                 stallAfter: Double? = nil, onStall: Settings.OnStall? = nil, timeout: Double? = nil, retries: Int? = nil,
-                unknownKeys: [String] = []) {
+                slurm: SlurmStep.Resources? = nil, unknownKeys: [String] = []) {
         self.id = id
         self.dependsOn = dependsOn
         self.files = files
@@ -48,6 +51,7 @@ public struct TaskSpec: Sendable, Equatable {
         self.onStall = onStall
         self.timeout = timeout
         self.retries = retries
+        self.slurm = slurm
         self.unknownKeys = unknownKeys
     }
 
@@ -84,11 +88,11 @@ public struct TaskSpec: Sendable, Equatable {
     public static let maxBaseBytes = 255
     /// The keys read here, and `name:` (read by `Prompt`).
     public static let knownKeys: Set<String> = ["name", "id", "depends_on", "files", "priority", "agent", "base", "isolation",
-                                                "stall_after", "on_stall", "timeout", "retries"]
+                                                "stall_after", "on_stall", "timeout", "retries", "slurm"]
     /// `knownKeys` in the order spool-layout.md lists them: the first of two equally close
     /// suggestions wins.
     static let knownKeyOrder = ["name", "id", "depends_on", "files", "priority", "agent", "base", "isolation",
-                                "stall_after", "on_stall", "timeout", "retries"]
+                                "stall_after", "on_stall", "timeout", "retries", "slurm"]
 
     /// A line for the log about a front matter key gadugi does not know, naming the known key it
     /// most likely misspells: `unknown front matter key 'dependson' (did you mean depends_on?)`.
@@ -101,7 +105,10 @@ public struct TaskSpec: Sendable, Equatable {
 
     /// The known key an unknown one most likely misspells, or nil when none is close.
     public static func suggestion(for key: String) -> String? {
-        knownKeys.contains(key) ? nil : KeySuggestion.closest(to: key, among: knownKeyOrder)
+        if key.hasPrefix("slurm.") {
+            return KeySuggestion.closest(to: String(key.dropFirst(6)), among: SlurmStep.Resources.keys).map { "slurm." + $0 }
+        }
+        return knownKeys.contains(key) ? nil : KeySuggestion.closest(to: key, among: knownKeyOrder)
     }
 
     /// Reads the known keys of a front matter mapping. A key given as null (`depends_on:` with
@@ -117,7 +124,8 @@ public struct TaskSpec: Sendable, Equatable {
             values[k] = FrontMatterValue(key: k, node: node)
         }
         let id = try values["id"]?.id()
-        let unknown = mapping.keys.compactMap(\.string).filter { !knownKeys.contains($0) }
+        let (slurm, unknownSlurm) = try values["slurm"]?.slurm() ?? (nil, [])
+        let unknown = mapping.keys.compactMap(\.string).filter { !knownKeys.contains($0) } + unknownSlurm.map { "slurm." + $0 }
         return TaskSpec(id: id,
                         dependsOn: try values["depends_on"]?.dependencies(of: id) ?? [],
                         files: try values["files"]?.globs() ?? [],
@@ -129,6 +137,7 @@ public struct TaskSpec: Sendable, Equatable {
                         onStall: try values["on_stall"]?.onStall(),
                         timeout: try values["timeout"]?.duration(FrontMatterValue.expectedTimeout, allowsZero: true),
                         retries: try values["retries"]?.retries(),
+                        slurm: slurm,
                         unknownKeys: Array(Set(unknown)).sorted())
     }
 
@@ -294,6 +303,16 @@ struct FrontMatterValue {
             throw reject("\(Self.cut(scalar.string)) (out of range)", Self.expectedRetries)
         }
         return n
+    }
+
+    /// The `slurm:` mapping, and the keys in it gadugi does not know.
+    func slurm() throws(Prompt.Rejection) -> (SlurmStep.Resources?, [String]) {
+        do {
+            let (resources, unknown) = try SlurmStep.read(node)
+            return (resources, unknown)
+        } catch {
+            throw .badFrontMatterKey(key: error.key, found: error.found, expected: error.expected)
+        }
     }
 
     // MARK: shapes

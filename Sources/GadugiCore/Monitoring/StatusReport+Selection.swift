@@ -1,9 +1,10 @@
 extension StatusReport {
     /// A task's state as `gadugi status` names it and `--state` selects it: the record's state,
     /// with `queued` and `rejected` for prompts that are no task yet, `held` for a claimed task
-    /// a hold keeps back, and `stalled` for a running task that has shown no sign of life.
+    /// a hold keeps back, `pending` for a running task whose Slurm job has not started yet
+    /// (`executor: slurm`), and `stalled` for a running task that has shown no sign of life.
     public enum DisplayState: String, CaseIterable, Sendable {
-        case queued, claimed, waiting, held, blocked, running, stalled, done, failed, timeout, cancelled, rejected
+        case queued, claimed, waiting, held, blocked, pending, running, stalled, done, failed, timeout, cancelled, rejected
 
         /// The task (or prompt) will not change by itself any more.
         public var isFinal: Bool { [.done, .failed, .timeout, .cancelled, .rejected].contains(self) }

@@ -76,6 +76,7 @@ extension StatusReport {
                 ? "held ('gadugi release \(r.id)' lets it start)" : "held: the queue is held ('gadugi release' resumes)"
         case .waiting: return "waiting for " + r.waitingFor.joined(separator: ", ")
         case .blocked: return "blocked: " + (r.blockedReason ?? "a dependency did not succeed")
+        case .pending: return "pending in Slurm: job \(SlurmStep.jobName(r.id)) waits for its resources (squeue -n \(SlurmStep.jobName(r.id)))"
         case .stalled:
             let said = r.message ?? ""
             return "stalled: nothing from it for \(StatusReport.duration(row.idle))" + (said.isEmpty ? "" : "; " + said)

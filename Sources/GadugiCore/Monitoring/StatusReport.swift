@@ -26,7 +26,7 @@ public struct StatusReport {
             case .claimed: return .claimed
             case .waiting: return .waiting
             case .blocked: return .blocked
-            case .running: return record.stalled ? .stalled : .running
+            case .running: return record.isPendingInSlurm ? .pending : record.stalled ? .stalled : .running
             case .done: return .done
             case .failed: return .failed
             case .timeout: return .timeout
@@ -136,6 +136,9 @@ public struct StatusReport {
         record.state = StatusReport.state(of: queue)
         if queue == .claimed, recorded == .waiting || recorded == .blocked { record.state = recorded }
         if queue == .failed, recorded == .timeout { record.state = recorded }
+        // Handed to Slurm: the step writes its job id once Slurm starts it, which may be
+        // before the coordinator's next look (one read, only while it is not known).
+        if record.isPendingInSlurm { record.slurmJobID = SlurmStep.jobID(layout, id: id) }
         if queue == .running, let outcome = StatusReport.uncommittedOutcome(layout, id: id) {
             record.state = outcome.succeeded ? .done : .failed
             record.exitCode = outcome.exitCode

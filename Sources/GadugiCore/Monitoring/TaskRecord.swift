@@ -85,6 +85,16 @@ public struct TaskRecord: Sendable, Equatable {
     public var lastActivity: Timestamp?
     /// Waiting for an automatic retry (`retries`): not started before this time.
     public var notBefore: Timestamp?
+    /// Front matter `slurm:`: this task's own Slurm resources (nil: the configured ones).
+    public var slurm: SlurmStep.Resources?
+    /// Where its current (or last) attempt's agent runs; nil before its first start.
+    public var executor: Executor?
+    /// With `executor: slurm`: the Slurm job id of its step, once Slurm started it (nil while
+    /// the job is pending in Slurm's queue).
+    public var slurmJobID: Int?
+
+    /// Running, handed to Slurm, and not started there yet: shown as `pending`.
+    public var isPendingInSlurm: Bool { state == .running && executor == .slurm && slurmJobID == nil }
 
     public init(id: String, ext: String, name: String, state: TaskState) {
         self.id = id
@@ -143,6 +153,9 @@ public struct TaskRecord: Sendable, Equatable {
             ("stalled", .bool(stalled)),
             ("last_activity", .optional(lastActivity)),
             ("not_before", .optional(notBefore)),
+            ("slurm", slurm?.json ?? .null),
+            ("executor", .optional(executor?.rawValue)),
+            ("slurm_job_id", .optional(slurmJobID.map(Int64.init))),
         ])
     }
 
@@ -190,6 +203,9 @@ public struct TaskRecord: Sendable, Equatable {
         if case .bool(let b)? = json["stalled"] { stalled = b }
         lastActivity = json["last_activity"]?.string.flatMap(Timestamp.init(iso8601:))
         notBefore = json["not_before"]?.string.flatMap(Timestamp.init(iso8601:))
+        slurm = SlurmStep.Resources(json: json["slurm"])
+        executor = json["executor"]?.string.flatMap(Executor.init(rawValue:))
+        slurmJobID = json["slurm_job_id"]?.int.map { Int($0) }
     }
 
     /// Writes `progress.json` (atomically).

@@ -60,6 +60,30 @@ public final class Supervisor: Sendable {
         exit $s
         """
 
+    /// The wrapper's line that runs the agent (see `wrapper`).
+    static let agentLine = #"( [ -z "$GADUGI_WORKTREE" ] || cd "$GADUGI_WORKTREE" || exit 125; exec 3>&-; eval "$1" ) <"$GADUGI_PROMPT_FILE" >>"$GADUGI_LOG_FILE" 2>&1"#
+
+    /// The step script: what Slurm runs on the node. It writes the job id to the task's folder
+    /// (`tasks/<id>/slurm_job`, a temporary file renamed into place: a reader never sees half of
+    /// it), which is how the coordinator learns that Slurm has started the job; then it runs the
+    /// agent, `$1`. Fixed text: no user data.
+    static let stepScript = #"j=${GADUGI_OUTCOME_FILE%/*}/slurm_job; [ -z "$SLURM_JOB_ID" ] || { echo "$SLURM_JOB_ID" >"$j.$$" && mv -f "$j.$$" "$j"; }; eval "$1""#
+
+    /// `agentLine` for `executor: slurm`: the srun argv comes after the wrapper's three
+    /// parameters, and the subshell (in the worktree, without descriptor 3, stdin the prompt,
+    /// output to the log) becomes `srun ... /bin/sh -c <stepScript> gadugi-step <agent>`. srun
+    /// passes the exit status, stdin, the working directory and the environment through.
+    static let stepLine = #"( [ -z "$GADUGI_WORKTREE" ] || cd "$GADUGI_WORKTREE" || exit 125; exec 3>&-; a=$1; shift 3; exec "$@" /bin/sh -c '"#
+        + stepScript + #"' gadugi-step "$a" ) <"$GADUGI_PROMPT_FILE" >>"$GADUGI_LOG_FILE" 2>&1"#
+
+    /// The wrapper of a task whose agent runs as a Slurm job step: `wrapper` with `stepLine` for
+    /// its agent line. Everything else (the worktree, the outcome, the lock, stopping what is
+    /// left) is the same; the local wrapper stays byte for byte what it was.
+    public static let stepWrapper: String = {
+        precondition(wrapper.contains(agentLine), "Supervisor.agentLine is no longer the wrapper's agent line")
+        return wrapper.replacingOccurrences(of: agentLine, with: stepLine)
+    }()
+
     /// How a task's process ended, from `outcome` and, for our own children, `waitpid`.
     public struct Outcome: Sendable, Equatable {
         public var exitCode: Int?
@@ -89,10 +113,12 @@ public final class Supervisor: Sendable {
     public init() {}
 
     /// Spawns the wrapper for one task in a session of its own. `lockFD` (the task folder) must be locked;
-    /// the child gets it as descriptor 3 and every other descriptor above 2 is closed.
+    /// the child gets it as descriptor 3 and every other descriptor above 2 is closed. A `step`
+    /// (the `srun` argv, `SlurmStep.argv`) runs the agent as a Slurm job step (`stepWrapper`).
     public func spawn(agent: String, environment: [String], lockFD: CInt, directory: String,
-                      keepProcesses: Bool = false, worktreeSetup: String = "") throws(SystemError) -> pid_t {
-        let argv = ["/bin/sh", "-c", Supervisor.wrapper, "gadugi-task", agent, keepProcesses ? "keep" : "stop", worktreeSetup]
+                      keepProcesses: Bool = false, worktreeSetup: String = "", step: [String] = []) throws(SystemError) -> pid_t {
+        let argv = ["/bin/sh", "-c", step.isEmpty ? Supervisor.wrapper : Supervisor.stepWrapper, "gadugi-task", agent,
+                    keepProcesses ? "keep" : "stop", worktreeSetup] + step
         return try spawnShell(argv, environment: environment, directory: directory) { actions in
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)

@@ -71,6 +71,11 @@ extension Settings {
         ConfigKey(name: "events_max", expected: "a size such as 64M, or 0 to never rotate") { s, node in
             set(&s.eventsMax, node.string.flatMap(size))
         },
+        ConfigKey(name: "executor", expected: "local (agents run here) or slurm (each agent a Slurm job step, started with srun)") { s, node in
+            set(&s.executor, node.string.flatMap(Executor.init(rawValue:)))
+        },
+        // A mapping, read by `readSlurm` (its keys have checks and warnings of their own).
+        ConfigKey(name: "slurm", expected: SlurmStep.expectedMapping) { _, _ in false },
     ]
 
     /// Every key config.yaml knows, in the order the README lists them.
@@ -104,6 +109,11 @@ extension Settings {
                 continue
             }
             guard !FrontMatterValue.isNull(valueNode) else { continue }
+            if key == "slurm" {
+                try readSlurm(valueNode, path: layout.config, shownPath: shownPath)
+                given.insert(key)
+                continue
+            }
             guard valueNode.scalar != nil, entry.apply(&self, valueNode) else {
                 throw Failure.badValue(path: layout.config, key: key, found: FrontMatterValue.shown(valueNode),
                                        expected: entry.expected)
@@ -112,6 +122,22 @@ extension Settings {
         }
         if given.contains("agent") { agentSource = "agent: in \(shownPath)" }
         try checkBackoffs(given, path: layout.config)
+    }
+
+    /// `slurm:`: the resources every task asks of Slurm. A bad value is refused with its key
+    /// (`slurm.cpus`); a key it does not know is a warning, as at the top level.
+    mutating func readSlurm(_ node: Node, path: String, shownPath: String) throws {
+        do {
+            let (resources, unknown) = try SlurmStep.read(node)
+            slurm = resources
+            for key in unknown {
+                let hint = KeySuggestion.closest(to: key, among: SlurmStep.Resources.keys).map { " (did you mean \($0)?)" } ?? ""
+                warnings.append("\(shownPath): unknown key \(FrontMatterValue.quoted(key)) in slurm:\(hint); it is ignored (slurm: takes "
+                    + SlurmStep.Resources.keys.joined(separator: ", ") + ")")
+            }
+        } catch {
+            throw Failure.badValue(path: path, key: error.key, found: error.found, expected: error.expected)
+        }
     }
 
     /// The file's top-level mapping; nil for an empty (or comment-only) file.

@@ -49,6 +49,12 @@ public struct Settings: Sendable {
     /// `events.jsonl` is rotated to `events.1.jsonl` before an append would take it past this
     /// many bytes (0: never), so a long-lived spool's log cannot fill the disk.
     public var eventsMax: Int64 = 64 << 20
+    /// Where agents run: here (`local`), or each as a Slurm job step started with `srun`
+    /// (`slurm`), its task's process still here holding the lock and recording the outcome.
+    public var executor: Executor = .local
+    /// The Slurm resources every task asks for (`slurm:` in config.yaml); a task's own front
+    /// matter `slurm:` overrides them key by key.
+    public var slurm: SlurmStep.Resources = .none
     /// One line per thing in `config.yaml` that was ignored (an unknown or misspelled key), for
     /// the user to see: a setting that silently never took effect costs hours.
     public var warnings: [String] = []
@@ -119,7 +125,7 @@ public struct Settings: Sendable {
     /// Reads settings; `agentFlag` and `parallelFlag` win over the file, the file over the
     /// environment. Unknown keys in the file are not errors: they end up in `warnings`.
     public static func load(_ layout: Layout, agentFlag: String?, parallelFlag: Int?,
-                            environment: [String: String]) throws -> Settings {
+                            environment: [String: String], executorFlag: String? = nil) throws -> Settings {
         var settings = Settings(agent: defaultAgent)
         if let a = nonBlank(environment["GADUGI_AGENT"]) { (settings.agent, settings.agentSource) = (a, "GADUGI_AGENT") }
         try settings.readConfig(layout)
@@ -127,6 +133,10 @@ public struct Settings: Sendable {
         if let n = parallelFlag {
             if let problem = maxParallelFlagProblem("\(n)") { throw Failure.badFlag(problem) }
             settings.maxParallel = n
+        }
+        if let e = executorFlag {
+            guard let executor = Executor(rawValue: e) else { throw Failure.badFlag(executorFlagProblem(e)) }
+            settings.executor = executor
         }
         return settings
     }
@@ -142,6 +152,12 @@ public struct Settings: Sendable {
                 + "or leave it out to use max_parallel from .gadugi/config.yaml (else 4)"
         }
         return nil
+    }
+
+    /// What `--executor TEXT` gets told when it is neither `local` nor `slurm`.
+    public static func executorFlagProblem(_ text: String) -> String {
+        "--executor has '\(text.escapedForTerminal)'; expected local (agents run here) or slurm (each agent a Slurm job step, "
+            + "started with srun), such as --executor slurm; or leave it out to use executor from .gadugi/config.yaml (else local)"
     }
 
     static func nonBlank(_ text: String?) -> String? {

@@ -161,6 +161,7 @@ public struct Spool: Sendable {
         record.onStall = spec.onStall
         record.timeout = spec.timeout
         record.retries = spec.retries
+        record.slurm = spec.slurm
         record.unknownKeys = spec.unknownKeys
         record.batch = reservation?.batch
         record.batchSize = reservation?.batchSize

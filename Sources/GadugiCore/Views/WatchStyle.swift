@@ -26,11 +26,13 @@ public struct WatchStyle {
     func note(_ text: String) -> String { enabled ? text.dim : text }
 
     /// A state's colour: green done, red failed or timed out, yellow stalled (bold), cyan running,
+    /// blue pending in Slurm,
     /// magenta blocked, dim what is over without a result or not started.
     func state(_ state: StatusReport.DisplayState?, _ text: String) -> String {
         guard enabled, let state else { return text }
         switch state {
         case .running: return text.cyan
+        case .pending: return text.blue
         case .stalled: return text.yellow.bold
         case .done: return text.green
         case .failed, .timeout: return text.red

@@ -1,0 +1,176 @@
+// `executor: slurm` through the binary, with a stand-in `srun` (and `scancel`): real shell scripts
+// put first on PATH that record what they were given, export SLURM_JOB_ID=4242 and exec the rest
+// of their argv, as srun does on a node. No Slurm needed; SlurmExecutorTests uses a real cluster.
+
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class SlurmStandInTests: GadugiTestCase {
+    /// The stand-ins' folder: `argv.<job name>` (srun's arguments, one a line), `cwd.<job name>`,
+    /// `scancel` (its arguments, appended). While `hold.<job name>` exists srun waits, as a
+    /// pending job does, until `go.<job name>` appears.
+    var record: URL!
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        record = try makeScratchDir("slurm")
+        let bin = try makeScratchDir("bin")
+        try write(#"""
+            #!/bin/sh
+            name=unknown
+            for a in "$@"; do case $a in --job-name=*) name=${a#--job-name=};; esac; done
+            printf '%s\n' "$@" >"$SLURM_STANDIN/argv.$name"
+            pwd >"$SLURM_STANDIN/cwd.$name"
+            if [ -e "$SLURM_STANDIN/hold.$name" ]; then
+              while [ ! -e "$SLURM_STANDIN/go.$name" ]; do sleep 0.05; done
+            fi
+            while [ $# -gt 0 ]; do case $1 in -*) shift;; *) break;; esac; done
+            SLURM_JOB_ID=4242; export SLURM_JOB_ID
+            exec "$@"
+            """#, to: bin.appendingPathComponent("srun"))
+        try write("#!/bin/sh\nprintf '%s\\n' \"$@\" >>\"$SLURM_STANDIN/scancel\"\n", to: bin.appendingPathComponent("scancel"))
+        for tool in ["srun", "scancel"] { chmod(bin.appendingPathComponent(tool).path, 0o755) }
+        extraEnvironment["PATH"] = bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        extraEnvironment["SLURM_STANDIN"] = record.path
+    }
+
+    func file(_ name: String) -> URL { record.appendingPathComponent(name) }
+    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name).path) }
+
+    /// `status_state` of task `id` in `gadugi status --json`, or nil.
+    func statusState(_ id: String) throws -> String? {
+        try statusRow(id)?["status_state"] as? String
+    }
+
+    func statusRow(_ id: String) throws -> [String: Any]? {
+        let r = try gadugiRun(["status", "--json", id])
+        guard let data = r.stdout.data(using: .utf8),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let tasks = json["tasks"] as? [[String: Any]] else { return nil }
+        return tasks.first { $0["id"] as? String == id }
+    }
+
+    func testTheAgentRunsUnderSrunWithItsResourcesPromptAndExitCode() throws {
+        try initSpool()
+        try writeConfig("executor: slurm\nslurm: {partition: batch, cpus: 1, args: [--qos=low]}\n")
+        let prompts = try makeScratchDir("prompts")
+        let failing = try write("---\nslurm: {cpus: 4, mem: 8G}\ntimeout: 90s\n---\n" + promptText("a", size: 100_000), to: prompts.appendingPathComponent("a.md"))
+        let passing = try write(promptText("b"), to: prompts.appendingPathComponent("b.md"))
+        let agent = #"cat >"$SLURM_STANDIN/stdin.$GADUGI_TASK_ID"; [ "$GADUGI_TASK_ID" = b ] || exit 3"#
+        let r = try gadugiRun(["run", "--isolation", "none", "--agent", agent, failing.path, passing.path], timeout: 60)
+        XCTAssertEqual(r.status, 1, "a exits 3: \(r)")
+
+        let argv = (readText(file("argv.gadugi-a")) ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(Array(argv.prefix(7)), ["--job-name=gadugi-a", "--ntasks=1", "--cpus-per-task=4", "--mem=8G",
+                                               "--partition=batch", "--time=2", "--qos=low"], "front matter over config; timeout as --time")
+        XCTAssertEqual(argv.dropFirst(7).first, "/bin/sh")
+        XCTAssertTrue(argv.contains("gadugi-step"), "\(argv)")
+        XCTAssertEqual(readText(file("cwd.gadugi-a"))?.trimmingCharacters(in: .whitespacesAndNewlines), root.path)
+        // The prompt reached the agent through srun byte for byte.
+        XCTAssertEqual(try Data(contentsOf: file("stdin.a")), try Data(contentsOf: queue(.failed).appendingPathComponent("a.md")))
+        XCTAssertEqual(try Data(contentsOf: file("stdin.b")), try Data(contentsOf: queue(.done).appendingPathComponent("b.md")))
+
+        let a = try XCTUnwrap(progress("a"))
+        XCTAssertEqual(a.string("state"), "failed")
+        XCTAssertEqual(a.int("exit_code"), 3, "srun passes the exit status through")
+        XCTAssertEqual(a.string("executor"), "slurm")
+        XCTAssertEqual(a.int("slurm_job_id"), 4242)
+        XCTAssertEqual((a["slurm"] as? [String: Any])?["mem"] as? String, "8G")
+        XCTAssertEqual(progress("b")?.string("state"), "done")
+        XCTAssertEqual(progress("b")?.int("slurm_job_id"), 4242)
+        XCTAssertFalse(exists("scancel"), "nothing was cancelled")
+    }
+
+    func testAJobSlurmHasNotStartedIsPendingThenRunning() throws {
+        try initSpool()
+        try writeConfig("executor: slurm\n")
+        try write("", to: file("hold.gadugi-p"))
+        let agent = #"while [ ! -e "$SLURM_STANDIN/end.$GADUGI_TASK_ID" ]; do sleep 0.05; done"#
+        guard let c = try startCoordinator(["--isolation", "none", "--agent", agent]) else { return }
+        try dropPrompt(name: "p.md", content: "Wait for Slurm.\n")
+        XCTAssertTrue(waitUntil(timeout: 20) { self.exists("argv.gadugi-p") }, c.stderr)
+        XCTAssertEqual(try statusState("p"), "pending")
+        XCTAssertTrue(try gadugiRun(["status"]).stdout.contains("pending in Slurm"))
+        XCTAssertEqual(try gadugiRun(["status", "--state", "pending"]).stdout.contains("p"), true)
+
+        try write("", to: file("go.gadugi-p"))
+        XCTAssertTrue(waitUntil(timeout: 20) { (try? self.statusState("p")) == "running" }, c.stderr)
+        XCTAssertTrue(waitUntil(timeout: 20) { self.progress("p")?.int("slurm_job_id") == 4242 }, "the coordinator records the job id")
+        XCTAssertTrue(waitUntil(timeout: 20) { c.stderr.contains("started in Slurm: job 4242") }, c.stderr)
+        try write("", to: file("end.p"))
+        XCTAssertTrue(waitUntil(timeout: 20) { self.list(.done) == ["p.md"] }, allQueued().description)
+        _ = c.stop()
+    }
+
+    func testCancelWhilePendingAndWhileRunningEndsCancelledAndScancelsAKnownJob() throws {
+        try initSpool()
+        try writeConfig("executor: slurm\nkill_grace: 2s\n")
+        try write("", to: file("hold.gadugi-q"))
+        let agent = #"sleep 300"#
+        guard let c = try startCoordinator(["--isolation", "none", "--agent", agent]) else { return }
+        try dropPrompt(name: "q.md", content: "Pending.\n")
+        try dropPrompt(name: "r.md", content: "Running.\n")
+        XCTAssertTrue(waitUntil(timeout: 20) { self.exists("argv.gadugi-q") && self.progress("r")?.int("slurm_job_id") == 4242 }, c.stderr)
+        XCTAssertEqual(try statusState("q"), "pending")
+
+        XCTAssertEqual(try gadugiRun(["cancel", "q"]).status, 0)
+        XCTAssertTrue(waitUntil(timeout: 20) { self.list(.cancelled) == ["q.md"] }, allQueued().description)
+        XCTAssertEqual(progress("q")?.string("state"), "cancelled")
+        XCTAssertFalse(exists("scancel"), "a pending job has no id to scancel: its srun withdraws it")
+
+        XCTAssertEqual(try gadugiRun(["cancel", "r"]).status, 0)
+        XCTAssertTrue(waitUntil(timeout: 20) { self.list(.cancelled).sorted() == ["q.md", "r.md"] }, allQueued().description)
+        XCTAssertEqual(progress("r")?.string("state"), "cancelled")
+        XCTAssertTrue(waitUntil(timeout: 10) { self.readText(self.file("scancel")) == "4242\n" }, readText(file("scancel")) ?? "no scancel")
+        _ = c.stop()
+    }
+
+    func testARunRefusesToStartWithoutSrun() throws {
+        try initSpool()
+        try writeConfig("executor: slurm\n")
+        let empty = try makeScratchDir("empty")
+        let r = try gadugiRun(["run", "--until-idle", "--agent", "true"], env: ["PATH": empty.path])
+        XCTAssertEqual(r.status, 1, "\(r)")
+        XCTAssertTrue(r.stderr.contains("srun is not on PATH"), r.stderr)
+        let flag = try gadugiRun(["run", "--until-idle", "--executor", "pbs"])
+        XCTAssertNotEqual(flag.status, 0)
+        XCTAssertTrue(flag.stderr.contains("--executor has 'pbs'"), flag.stderr)
+    }
+
+    func testTheFilesOfASlurmRunMatchTheirSchemas() throws {
+        try initSpool()
+        try writeConfig("executor: slurm\nslurm: {cpus: 2, time: 1h}\n")
+        try write("", to: file("hold.gadugi-s"))
+        let agent = #"sleep 300"#
+        guard let c = try startCoordinator(["--isolation", "none", "--agent", agent]) else { return }
+        try dropPrompt(name: "s.md", content: "---\nslurm: {mem: 1G, cpu: 3}\n---\nPending.\n")
+        try dropPrompt(name: "t.md", content: "Running.\n")
+        XCTAssertTrue(waitUntil(timeout: 20) { self.exists("argv.gadugi-s") && self.progress("t")?.int("slurm_job_id") == 4242 }, c.stderr)
+        XCTAssertEqual(progress("s")?["unknown_keys"] as? [String], ["slurm.cpu"])
+        XCTAssertTrue(waitUntil(timeout: 10) { c.stderr.contains("unknown front matter key 'slurm.cpu' (did you mean slurm.cpus?)") }, c.stderr)
+        guard let python = schemaPython() else { _ = c.stop(); throw XCTSkip("no python3 with jsonschema and yaml") }
+        let status = try gadugiRun(["status", "--json"])
+        let statusFile = try write(status.stdout, to: workspace.scratch.appendingPathComponent("status.json"))
+        let validator = SchemaTests.schemas.appendingPathComponent("validate.py").path
+        let checks = [try runProgram(python, [validator, "--strict", "status", statusFile.path], timeout: 120),
+                      try runProgram(python, [validator, "--strict", "--spool", root.path], timeout: 120)]
+        for r in checks { XCTAssertEqual(r.status, 0, "\(r)") }
+        _ = c.stop()
+    }
+
+    /// A python with jsonschema and yaml, as SchemaTests finds it; nil when there is none.
+    func schemaPython() -> URL? {
+        let env = ProcessInfo.processInfo.environment
+        let path = (env["PATH"] ?? "").split(separator: ":").map { "\($0)/python3" }
+        for candidate in [env["GADUGI_PYTHON"]].compactMap({ $0 }) + path + ["/usr/bin/python3"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            let url = URL(fileURLWithPath: candidate)
+            if let r = try? runProgram(url, ["-c", "import jsonschema, yaml"], timeout: 30), r.status == 0 { return url }
+        }
+        return nil
+    }
+}
