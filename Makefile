@@ -56,7 +56,7 @@ test-slurm: deps
 	trap 'exit 130' INT TERM; \
 	Tests/slurm/cluster.sh start "$$dir" || exit 1; \
 	export SLURM_CONF="$$dir/slurm.conf" GADUGI_SLURM=1; \
-	$(SWIFT) test --skip-build --disable-swift-testing --filter SlurmTests; status=$$?; \
+	$(SWIFT) test --skip-build --disable-swift-testing --filter 'Slurm(Executor)?Tests'; status=$$?; \
 	trap - EXIT; Tests/slurm/cluster.sh stop "$$dir"; \
 	if [ $$status = 0 ]; then $$SUDO rm -rf "$$dir"; else echo "cluster config and logs kept in $$dir"; fi; \
 	echo "make test-slurm: exit $$status after $$(( $$(date +%s) - t0 )) s"; \
