@@ -1085,3 +1085,78 @@ def worktree_pickup(m: Recorder):
               "load": loads, "ratio_p50": r50, "ratio_p95": r95, "invalid_reps": invalid,
               "coordinators": {"no_load": [b["coordinator"] for b in base],
                                "load": [x["coordinator"] for x in loaded]}}
+
+
+# ============================================================================= slurm
+
+REPO = HERE.parent
+
+
+def _slurm_files_run(m: Recorder, n: int, executor: str, env: dict) -> float:
+    """`gadugi run --executor E FILE×n` (agent `true`, no worktrees); its wall time in seconds."""
+    ctx = m.ctx
+    root = ctx.init_root(f"slurm-{executor}")
+    files = ctx.write_prompt_files(root / "src", n)
+    cmd = [ctx.cfg.gadugi, "run", "--root", str(root), "--isolation", "none", "--executor", executor,
+           "--max-parallel", str(ctx.cfg.max_parallel), "--agent", "true", *files]
+    coord = ctx.launch(cmd, root / "coordinator.out", root / "coordinator.err", env=env)
+    st = coord.wait(max(120.0, n * 1.0))
+    ctx.reap_orphans()
+    if st.timed_out or st.exit_code != 0:
+        raise BenchError(f"`gadugi run --executor {executor}` with {n} files: exit {st.exit_code}, "
+                         f"timed out {st.timed_out}; stderr: {coord.stderr_tail()!r}")
+    ctx.expect_all_done(root, n, f"`gadugi run --executor {executor}` with {n} files")
+    return st.wall_s
+
+
+def _bare_srun(m: Recorder, n: int, env: dict) -> float:
+    """n × `srun -n1 true`, max_parallel at a time (xargs -P), the floor of any Slurm executor."""
+    t0 = time.perf_counter()
+    cp = subprocess.run(["sh", "-c", f"seq {n} | xargs -P{m.cfg.max_parallel} -I{{}} srun -n1 -J bench-{{}} true"],
+                        capture_output=True, text=True, env=env, timeout=max(120.0, n * 1.0))
+    if cp.returncode != 0:
+        raise BenchError(f"bare srun ×{n} exited {cp.returncode}: {cp.stderr.strip()[-300:]!r}")
+    return time.perf_counter() - t0
+
+
+@measurement("slurm", "Slurm executor overhead", needs_gadugi=True)
+def slurm(m: Recorder):
+    if subprocess.run(["sh", "-c", "command -v srun"], capture_output=True).returncode != 0:
+        for t in ("slurm per-task overhead measured",):
+            m.target(t, None, "no srun here ('make test-slurm' installs Slurm)")
+        return
+    n = m.cfg.sizes["slurm_tasks"]
+    started = None
+    conf = os.environ.get("SLURM_CONF")
+    if not conf:
+        started = m.ctx.workdir("slurm-cluster")
+        subprocess.run([str(REPO / "Tests/slurm/cluster.sh"), "start", str(started)], check=True,
+                       capture_output=True, text=True, timeout=120)
+        conf = str(started / "slurm.conf")
+    env = clean_env(SLURM_CONF=conf)
+    try:
+        walls = {"bare": [], "local": [], "slurm": []}
+        for rep in m.reps():
+            walls["bare"].append(_bare_srun(m, n, env))
+            walls["local"].append(_slurm_files_run(m, n, "local", env))
+            walls["slurm"].append(_slurm_files_run(m, n, "slurm", env))
+            m.log(f"rep {rep}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in walls.items()))
+    finally:
+        if started:
+            subprocess.run([str(REPO / "Tests/slurm/cluster.sh"), "stop", str(started)], capture_output=True, timeout=120)
+    p = m.cfg.max_parallel
+    # Slot time per task: wall × slots ÷ tasks (what one task costs a slot, start to end).
+    per = {k: [w * p / n * 1000 for w in v] for k, v in walls.items()}
+    m.row(f"bare `srun -n1 true`, {n} at {p} at a time", per["bare"], "ms/task", 1, note="slot time: wall × slots ÷ tasks")
+    m.row("gadugi, executor local, agent true", per["local"], "ms/task", 1)
+    m.row("gadugi, executor slurm, agent true", per["slurm"], "ms/task", 1)
+    over_bare = [s - b for s, b in zip(per["slurm"], per["bare"])]
+    over_local = [s - lo for s, lo in zip(per["slurm"], per["local"])]
+    m.row("slurm executor − bare srun", over_bare, "ms/task", 1, note="paired by repetition")
+    m.row("slurm executor − local executor", over_local, "ms/task", 1, note="paired by repetition")
+    m.target("slurm per-task overhead measured", True,
+             f"{median(over_bare):.1f} ms/task over bare srun, {median(over_local):.1f} ms/task over local")
+    m.note(f"{n} prompt files per run through `gadugi run --isolation none --max-parallel {p} --agent true "
+           "[--executor slurm]` on a single-node Slurm (Tests/slurm/cluster.sh, batch_sched_delay=0); bare: "
+           f"`seq {n} | xargs -P{p} srun -n1 true`.")
+    m.data = {"n": n, "walls_s": walls, "per_task_ms": per}
