@@ -55,6 +55,19 @@ final class SlurmExecutorTests: GadugiTestCase {
         XCTAssertEqual(readText(file("a.sha")), expected.stdout, "the prompt reached the step byte for byte")
     }
 
+    func testAStepKilledByASignalEndsTheTaskAsKilled() throws {
+        try initSpool()
+        try writeConfig("executor: slurm\n")
+        let prompts = try makeScratchDir("prompts")
+        let k = try write("Killed.\n", to: prompts.appendingPathComponent("k.md"))
+        let r = try gadugiRun(["run", "--isolation", "none", "--agent", "kill -KILL $$", k.path], timeout: 120)
+        XCTAssertEqual(r.status, 1, "\(r)")
+        XCTAssertEqual(list(.failed), ["k.md"])
+        let record = try XCTUnwrap(progress("k"))
+        XCTAssertEqual(record.int("signal"), 9, "srun passes how the step ended: \(record)")
+        XCTAssertTrue(r.stdout.contains("killed by SIGKILL"), r.stdout)
+    }
+
     func testResourcesFromFrontMatterReachTheJob() throws {
         try initSpool()
         try writeConfig("executor: slurm\nslurm: {cpus: 1}\n")
