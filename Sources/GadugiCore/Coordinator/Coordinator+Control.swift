@@ -156,7 +156,8 @@ extension Coordinator {
         if refreshSlurmJob(into: &record) { tasks[id]?.record = record }
         guard let job = record.slurmJobID else { return }
         do {
-            _ = try SlurmStep.cancel(job: job, log: layout.log(id), environment: baseEnvironment)
+            _ = try launcher.spawnHook(command: SlurmStep.cancelCommand, environment: baseEnvironment + ["GADUGI_SLURM_JOB=\(job)"],
+                                       directory: layout.root, log: layout.log(id))
             logger.info("\(id): scancel \(job)")
         } catch {
             complaints.say("scancel", "cannot run scancel \(job) for \(id): \(error); cancel it by hand (scancel \(job))")

@@ -209,43 +209,11 @@ public struct SlurmStep: Sendable, Equatable {
         (try? Files.linkStatus(layout.slurmJob(id)))??.modified
     }
 
-    /// Runs `scancel <job>` (argv, found on PATH), its output appended to `log`; the caller's
-    /// reaper reaps it. The stop path's SIGTERM to `srun` already cancels a step whose `srun`
-    /// lives; this reaches a job whose `srun` is gone (killed, or on a node that lost it).
-    public static func cancel(job: Int, log: String, environment: [String]) throws(SystemError) -> pid_t {
-        try spawnProgram(["scancel", String(job)], environment: environment, log: log)
-    }
-
-    /// `posix_spawnp` of `argv` in a session of its own, stdin from /dev/null, output appended to
-    /// `log`, no other descriptors.
-    static func spawnProgram(_ argv: [String], environment: [String], log: String) throws(SystemError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        var attributes = posix_spawnattr_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawnattr_init(&attributes)
-        defer {
-            posix_spawn_file_actions_destroy(&actions)
-            posix_spawnattr_destroy(&attributes)
-        }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for s in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT] { sigaddset(&defaults, s) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | GADUGI_POSIX_SPAWN_SETSID)
-        var pid: pid_t = 0
-        let rc = withCStrings(argv) { cargv in
-            withCStrings(environment) { cenv in posix_spawnp(&pid, argv[0], &actions, &attributes, cargv, cenv) }
-        }
-        if rc != 0 { throw SystemError("posix_spawnp", argv[0], .init(rawValue: rc)) }
-        return pid
-    }
+    /// The command that cancels a task's job: fixed text, the job id in `$GADUGI_SLURM_JOB`. Run
+    /// through the launcher like an `on_finish` hook (its reaper reaps it). The stop path's SIGTERM
+    /// to `srun` already cancels a step whose `srun` lives; this reaches a job whose `srun` is gone
+    /// (killed, or on a node that lost it).
+    public static let cancelCommand = #"exec scancel "$GADUGI_SLURM_JOB""#
 }
 
 extension Layout {
