@@ -63,9 +63,11 @@ extension Coordinator {
         // killed between the spawn and a later write, the next coordinator would count one
         // attempt too few. A first start's record can wait: the count is 1 whatever happens.
         if record.attempts > 1 { self.record(record) }
+        // Read once: it reads its dependencies' worktree.json files.
+        let request = worktreeRequest(for: record)
         let pid: pid_t
         do {
-            pid = try launcher.spawn(agent: settings.command(for: record.agent), environment: environment(for: record),
+            pid = try launcher.spawn(agent: settings.command(for: record.agent), environment: environment(for: record, request),
                                        lockFD: lockFD, directory: layout.root, keepProcesses: settings.keepProcesses,
                                        worktreeSetup: repository(for: record) == nil ? "" : settings.worktreeSetup ?? "",
                                        step: slurmStep(for: record)?.argv ?? [])
@@ -76,7 +78,7 @@ extension Coordinator {
         }
         startHeartbeat(id)
         record.pid = pid
-        if let request = worktreeRequest(for: record) {
+        if let request {
             // Where its process makes its worktree, and on which branch: shown while it runs. At
             // the end they are replaced by what worktree.json says was made (a clash may have
             // given the branch a suffix).
@@ -127,7 +129,8 @@ extension Coordinator {
         try? Files.remove(layout.heartbeat(id))
     }
 
-    func environment(for record: TaskRecord) -> [String] {
+    /// `request`: its worktree (`worktreeRequest(for:)`), nil when it runs in the root.
+    func environment(for record: TaskRecord, _ request: Worktrees.Request?) -> [String] {
         var env = baseEnvironment + [
             "GADUGI_TASK_ID=\(record.id)",
             "GADUGI_PROMPT_FILE=\(layout.queue(.running, record.fileName))",
@@ -139,7 +142,7 @@ extension Coordinator {
             // This start's number (1 for the first; retries go on counting).
             "GADUGI_ATTEMPT=\(record.attempts)",
         ]
-        if let repository = repository(for: record), let request = worktreeRequest(for: record) {
+        if let repository = repository(for: record), let request {
             env += request.environment(startCommit: gitIsPlain ? request.startCommit(topLevel: repository) : nil)
             env.append("GADUGI_GIT_LOCK=" + layout.gitLock)
         }
