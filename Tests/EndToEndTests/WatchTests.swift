@@ -113,8 +113,10 @@ final class WatchTests: GadugiTestCase {
         FileManager.default.createFile(atPath: out.path, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        // -e: script exits with the command's status; -f: output written as it comes.
-        p.arguments = ["-qefc", quoted.joined(separator: " "), "/dev/null"]
+        // -e: script exits with the command's status; -f: output written as it comes. `exec`: the
+        // shell script starts ($SHELL, or dash) is replaced by gadugi; a dash left waiting would die
+        // of the Ctrl-C itself and script would report 130 whatever gadugi did.
+        p.arguments = ["-qefc", "exec " + quoted.joined(separator: " "), "/dev/null"]
         p.environment = environment(["TERM": "xterm", "NO_COLOR": "1"])
         let input = Pipe()
         p.standardInput = input
