@@ -131,6 +131,10 @@ final class SlurmExecutorTests: GadugiTestCase {
         let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
         let row = (json?["tasks"] as? [[String: Any]])?.first { $0["id"] as? String == waiting }
         XCTAssertEqual(row?["status_state"] as? String, "pending", status.stdout)
+        let counts = (try JSONSerialization.jsonObject(with: Data(try gadugiRun(["status", "--json"]).stdout.utf8))
+                      as? [String: Any])?["counts"] as? [String: Int]
+        XCTAssertEqual(counts?["pending"], 1, "\(counts ?? [:])")
+        XCTAssertEqual(counts?["running"], 2, "the pending one is not counted as running: \(counts ?? [:])")
         try write("", to: file("go"))
         XCTAssertTrue(waitUntil(timeout: 90) { self.list(.done).count == 3 }, allQueued().description + c.stderr)
         XCTAssertNotNil(jobID(waiting), "its job id is recorded once it ran")

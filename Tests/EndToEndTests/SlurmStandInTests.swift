@@ -46,6 +46,14 @@ final class SlurmStandInTests: GadugiTestCase {
         try statusRow(id)?["status_state"] as? String
     }
 
+    /// `counts` of `status --json`.
+    func statusCounts() throws -> [String: Int]? {
+        let r = try gadugiRun(["status", "--json"])
+        guard let data = r.stdout.data(using: .utf8),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return json["counts"] as? [String: Int]
+    }
+
     func statusRow(_ id: String) throws -> [String: Any]? {
         let r = try gadugiRun(["status", "--json", id])
         guard let data = r.stdout.data(using: .utf8),
@@ -94,11 +102,19 @@ final class SlurmStandInTests: GadugiTestCase {
         try dropPrompt(name: "p.md", content: "Wait for Slurm.\n")
         XCTAssertTrue(waitUntil(timeout: 20) { self.exists("argv.gadugi-p") }, c.stderr)
         XCTAssertEqual(try statusState("p"), "pending")
-        XCTAssertTrue(try gadugiRun(["status"]).stdout.contains("pending in Slurm"))
+        let pendingCounts = try statusCounts()
+        XCTAssertEqual(pendingCounts?["pending"], 1, "\(pendingCounts ?? [:])")
+        XCTAssertEqual(pendingCounts?["running"], 0, "a pending task is not counted as running: \(pendingCounts ?? [:])")
+        let text = try gadugiRun(["status"]).stdout
+        XCTAssertTrue(text.contains("pending in Slurm"), text)
+        XCTAssertTrue(text.hasPrefix("queued 0  claimed 0  pending 1  running 0  done 0"), text)
         XCTAssertEqual(try gadugiRun(["status", "--state", "pending"]).stdout.contains("p"), true)
 
         try write("", to: file("go.gadugi-p"))
         XCTAssertTrue(waitUntil(timeout: 20) { (try? self.statusState("p")) == "running" }, c.stderr)
+        let runningCounts = try statusCounts()
+        XCTAssertEqual(runningCounts?["pending"], 0, "\(runningCounts ?? [:])")
+        XCTAssertEqual(runningCounts?["running"], 1, "\(runningCounts ?? [:])")
         XCTAssertTrue(waitUntil(timeout: 20) { self.progress("p")?.int("slurm_job_id") == 4242 }, "the coordinator records the job id")
         XCTAssertTrue(waitUntil(timeout: 20) { c.stderr.contains("started in Slurm: job 4242") }, c.stderr)
         try write("", to: file("end.p"))

@@ -25,7 +25,7 @@ final class StatusReportTests: SpoolTestCase {
     func testCountsComeFromTheDirectories() throws {
         try populate()
         let report = StatusReport(layout: layout, includeFinished: false)
-        XCTAssertEqual(report.counts.map(\.0), ["queued", "claimed", "waiting", "blocked", "running", "done", "failed", "rejected", "cancelled"])
+        XCTAssertEqual(report.counts.map(\.0), ["queued", "claimed", "waiting", "blocked", "pending", "running", "done", "failed", "rejected", "cancelled"])
         XCTAssertEqual(count(report, "queued"), 2, "only prompt candidates are queued")
         XCTAssertEqual(count(report, "claimed"), 1, "dotfiles are not counted")
         XCTAssertEqual(count(report, "running"), 1)
@@ -36,7 +36,7 @@ final class StatusReportTests: SpoolTestCase {
 
     func testEmptySpool() {
         let report = StatusReport(layout: layout, includeFinished: true)
-        XCTAssertEqual(report.counts.map(\.1), [0, 0, 0, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(report.counts.map(\.1), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
         XCTAssertTrue(report.tasks.isEmpty)
         XCTAssertEqual(report.coordinator, .null)
     }
@@ -107,7 +107,7 @@ final class StatusReportTests: SpoolTestCase {
         XCTAssertEqual(json["root"], .string(root))
         XCTAssertEqual(json["coordinator"], .null)
         XCTAssertEqual(json["counts"], .object([("queued", .int(2)), ("claimed", .int(1)), ("waiting", .int(0)),
-                                                ("blocked", .int(0)), ("running", .int(1)),
+                                                ("blocked", .int(0)), ("pending", .int(0)), ("running", .int(1)),
                                                 ("done", .int(2)), ("failed", .int(1)), ("rejected", .int(3)), ("cancelled", .int(0))]))
         XCTAssertEqual(json["tasks"]?.array?.count, 2)
         XCTAssertEqual(JSON.parse(Array(json.encoded(pretty: true).utf8)), json, "the output is JSON")

@@ -24,9 +24,7 @@ extension StatusReport {
 
     /// Counts, then the hold, the worktrees kept and the coordinator.
     var header: String {
-        // Waiting and blocked only when there are some: most queues have no dependencies.
-        let shown = counts.filter { !(["waiting", "blocked", "cancelled"].contains($0.0) && $0.1 == 0) }
-        var out = shown.map { "\($0.0) \($0.1)" }.joined(separator: "  ") + "\n"
+        var out = shownCounts.map { "\($0.0) \($0.1)" }.joined(separator: "  ") + "\n"
         if held { out += "held: no new task starts ('gadugi release' resumes)\n" }
         if worktrees > 0 {
             out += "worktrees kept: \(worktrees) in .gadugi/worktrees, \(worktreeUsage.description) (inspect them, or remove with 'gadugi clean --failed')\n"

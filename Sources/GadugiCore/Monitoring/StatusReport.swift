@@ -55,7 +55,14 @@ public struct StatusReport {
 
     public let layout: Layout
     public let selection: Selection
+    /// Tasks per state, of the whole spool, in the order they are shown. `pending` (handed to
+    /// Slurm, its job not started) is not in `running`.
     public let counts: [(String, Int)]
+    /// The counts a person is shown: the rarer states (dependencies, Slurm, cancel) only when
+    /// some task is in them.
+    public var shownCounts: [(String, Int)] {
+        counts.filter { !(["waiting", "blocked", "pending", "cancelled"].contains($0.0) && $0.1 == 0) }
+    }
     public let coordinator: JSON
     public let tasks: [Row]
     /// Prompts in `incoming/` the selection admits, oldest first.
@@ -84,12 +91,15 @@ public struct StatusReport {
         let claimedIn = { (state: TaskState) in inClaimed.count { $0.record.state == state } }
         let notReason: (String) -> Bool = { !$0.hasPrefix(".") && !$0.hasSuffix(".reason") }
         let incoming = ((try? Files.list(layout.queue(.incoming))) ?? []).filter(PromptName.isCandidate)
+        // Handed to Slurm, its job not started: counted apart from running, as its row shows it.
+        let pendingInSlurm = inRunning.count { $0.shown == .pending }
         counts = [
             ("queued", incoming.count),
             ("claimed", claimedIn(.claimed)),
             ("waiting", claimedIn(.waiting)),
             ("blocked", claimedIn(.blocked)),
-            ("running", inRunning.count - uncommitted.count),
+            ("pending", pendingInSlurm),
+            ("running", inRunning.count - uncommitted.count - pendingInSlurm),
             ("done", Files.count(layout.queue(.done)) + uncommitted.filter { $0.record.state == .done }.count),
             ("failed", Files.count(layout.queue(.failed)) + uncommitted.filter { $0.record.state == .failed || $0.record.state == .timeout }.count),
             ("rejected", Files.count(layout.queue(.rejected), where: notReason)),

@@ -58,7 +58,7 @@ public struct WatchFrame {
 
     /// `queued 1  running 2  done 3 ...`, each state coloured as its rows are.
     func countsLine(width: Int?, style: WatchStyle) -> String {
-        let shown = report.counts.filter { !(["waiting", "blocked", "cancelled"].contains($0.0) && $0.1 == 0) }
+        let shown = report.shownCounts
         let plain = shown.map { "\($0.0) \($0.1)" }.joined(separator: "  ")
         guard TerminalText.width(plain) <= width ?? Int.max else { return fit(plain, width) }
         return shown.map { name, n in
