@@ -9,7 +9,7 @@ struct Watch: ParsableCommand {
         discussion: """
             Each row shows a task's id, state (coloured), elapsed time, heartbeat age (highlighted when the task is stalled), a progress bar with its percent, its message, the last line of its log and its branch. Rows are fitted to the terminal and redrawn when it is resized; rows that do not fit are counted ('… 3 more'). It redraws when the spool's files change (inotify: queue folders, monitoring files, task folders), at most ten times a second, and once a second so that times move. Reads only files: works with or without a coordinator.
 
-            q or Ctrl-C leaves, and the screen is as it was before. When stdout is not a terminal (a pipe, a file, CI), it prints plain frames instead, one whenever something changed, at most every --interval seconds. NO_COLOR (set and not empty) or TERM=dumb turns colour off.
+            q or Ctrl-C leaves, and the screen is as it was before. Ctrl-Z gives the shell its screen back while it is stopped; 'fg' draws it again. When stdout is not a terminal (a pipe, a file, CI), it prints plain frames instead, one whenever something changed, at most every --interval seconds. NO_COLOR (set and not empty) or TERM=dumb turns colour off.
 
             Examples:
               gadugi watch                      # the active tasks, live

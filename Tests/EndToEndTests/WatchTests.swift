@@ -105,9 +105,36 @@ final class WatchTests: GadugiTestCase {
         }
     }
 
+    /// Ctrl-Z gives the terminal back (main screen, cursor) before the process stops, and takes it
+    /// again when it continues. Under `script` its process group is orphaned, so the kernel discards
+    /// the stop itself and it continues at once; a shell's `fg` continues it the same way.
+    func testCtrlZGivesTheTerminalBackAndTakesItAgain() throws {
+        try task("build-api", in: "running", #""state": "running", "percent": 40, "message": "compiling""#)
+        let enter = "\u{1B}[?1049h"
+        let (status, output) = try underTerminal(["watch", "--root", root.path], keys: [
+            ("\u{1A}", { $0.contains("build-api") }),
+            ("q", { $0.components(separatedBy: enter).count == 3 && $0.hasSuffix("build-api  running  -        -     ██░░░  40%  compiling\u{1B}[K\u{1B}[J") }),
+        ])
+        XCTAssertEqual(status, 0, output.suffix(600).debugDescription)
+        let visits = output.components(separatedBy: enter).dropFirst()
+        XCTAssertEqual(visits.count, 2, "the alternate screen entered, then entered again: \(output.suffix(600).debugDescription)")
+        XCTAssertTrue(visits.first?.hasSuffix(LiveScreenLeave) == true,
+                      "left before the stop: \(visits.first?.suffix(80).debugDescription ?? "")")
+        XCTAssertTrue(visits.last?.contains("build-api") == true, "drawn again after it: \(output.suffix(600).debugDescription)")
+        XCTAssertTrue(output.hasSuffix(LiveScreenLeave), output.suffix(80).debugDescription)
+    }
+
+    let LiveScreenLeave = "\u{1B}[?25h\u{1B}[?1049l"
+
     /// Runs gadugi ARGS in a pseudo-terminal (`script`), types `key` once a frame is drawn, and
     /// returns its exit status and what it wrote to the terminal.
     func underTerminal(_ args: [String], key: String) throws -> (Int32, String) {
+        try underTerminal(args, keys: [(key, { $0.contains("build-api") })])
+    }
+
+    /// Runs gadugi ARGS in a pseudo-terminal (`script`); types each key once what it wrote so far
+    /// passes the key's check, and returns its exit status and all it wrote to the terminal.
+    func underTerminal(_ args: [String], keys: [(String, (String) -> Bool)]) throws -> (Int32, String) {
         let quoted = ([gadugi.path] + args).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         let out = try makeScratchDir("pty").appendingPathComponent("out")
         FileManager.default.createFile(atPath: out.path, contents: nil)
@@ -124,10 +151,12 @@ final class WatchTests: GadugiTestCase {
         p.standardError = FileHandle.nullDevice
         try p.run()
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        let drawn = waitUntil(timeout: 15) { (self.readText(out) ?? "").contains("build-api") }
-        XCTAssertTrue(drawn, "no frame drawn: \((readText(out) ?? "").debugDescription)")
-        input.fileHandleForWriting.write(Data(key.utf8))
-        XCTAssertTrue(waitForExit(p, timeout: 15), "still running after \(key.debugDescription)")
+        for (key, ready) in keys {
+            let drawn = waitUntil(timeout: 15) { ready(self.readText(out) ?? "") }
+            XCTAssertTrue(drawn, "not ready for \(key.debugDescription): \((readText(out) ?? "").suffix(600).debugDescription)")
+            input.fileHandleForWriting.write(Data(key.utf8))
+        }
+        XCTAssertTrue(waitForExit(p, timeout: 15), "still running after \(keys.map(\.0).debugDescription)")
         // What the terminal shows ends with the program's last bytes (script adds nothing after them).
         return (p.terminationStatus, readText(out) ?? "")
     }

@@ -104,6 +104,12 @@ final class WatchFrameTests: SpoolTestCase {
         try FileManager.default.removeItem(atPath: layout.queue(.incoming, "next.md"))
         try task("free", in: .claimed, #""state": "claimed""#)
         XCTAssertFalse(WatchLoop.isIdle(StatusReport(layout: layout, includeFinished: false)))
+        try FileManager.default.removeItem(atPath: layout.queue(.claimed, "free.md"))
+        try task("in-slurm", in: .running, #""state": "running", "executor": "slurm""#)
+        let report = StatusReport(layout: layout, includeFinished: false)
+        XCTAssertEqual(report.counts.first { $0.0 == "pending" }?.1, 1)
+        XCTAssertEqual(report.counts.first { $0.0 == "running" }?.1, 0)
+        XCTAssertFalse(WatchLoop.isIdle(report), "a task pending in Slurm keeps it open")
     }
 
     func testTheLastLogLineIsTheLastWithSomethingOnIt() throws {

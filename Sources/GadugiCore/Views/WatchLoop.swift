@@ -25,13 +25,13 @@ public final class WatchLoop {
         folders = try FolderWatch()
     }
 
-    /// Nothing left that would change without a new prompt: nothing queued, claimed or running,
-    /// and nothing waiting while a coordinator runs (with none, a waiting task waits for one, as
+    /// Nothing left that would change without a new prompt: nothing queued, claimed, pending in
+    /// Slurm or running, and nothing waiting while a coordinator runs (with none, a waiting task waits for one, as
     /// `run --until-idle` leaves then too). Blocked tasks wait for a retry: they do not count.
     public static func isIdle(_ report: StatusReport) -> Bool {
         let count = { (name: String) in report.counts.first { $0.0 == name }?.1 ?? 0 }
         let coordinator = report.coordinator["pid"]?.int != nil
-        return count("queued") == 0 && count("claimed") == 0 && count("running") == 0
+        return count("queued") == 0 && count("claimed") == 0 && count("pending") == 0 && count("running") == 0
             && (count("waiting") == 0 || !coordinator)
     }
 
@@ -87,13 +87,13 @@ public final class WatchLoop {
         case quit
         /// Nothing left to do (`untilIdle`).
         case idle
-        /// A signal other than SIGWINCH: its number.
+        /// A terminating signal (SIGINT, SIGTERM, SIGHUP): its number.
         case signal(Int32)
     }
 
     /// The live view: draws on `screen` after changes (coalesced) and every second, measures the
-    /// terminal again on SIGWINCH, and ends on q, a terminating signal or, with `untilIdle`,
-    /// once idle. The screen is given back before it returns, whichever way it ends.
+    /// terminal again on SIGWINCH, gives the terminal back while stopped by Ctrl-Z (SIGTSTP), and
+    /// ends on q, a terminating signal or, with `untilIdle`, once idle. The screen is given back before it returns, whichever way it ends.
     public func runLive(screen: LiveScreen, signals: WatchSignals, colour: Bool) -> Ending {
         screen.start()
         defer { screen.restore() }
@@ -123,7 +123,21 @@ public final class WatchLoop {
             }
             if fds[1].revents != 0 {
                 for signal in signals.take() {
-                    if signal == SIGWINCH { dirty = true; drawn = -Double.infinity } else { return .signal(signal) }
+                    switch signal {
+                    case SIGWINCH, SIGCONT:
+                        // Resized, or continued after a stop someone else caused: draw it all again.
+                        dirty = true
+                        drawn = -Double.infinity
+                    case SIGTSTP:
+                        // Ctrl-Z: the shell gets its screen and input mode back while this is stopped.
+                        screen.restore()
+                        signals.stopProcess()
+                        screen.start()
+                        dirty = true
+                        drawn = -Double.infinity
+                    default:
+                        return .signal(signal)
+                    }
                 }
             }
             if fds.count > 2, fds[2].revents != 0 {

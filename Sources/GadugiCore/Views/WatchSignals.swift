@@ -5,11 +5,12 @@ import Glibc
 nonisolated(unsafe) private var watchSignalsWriteEnd: CInt = -1
 
 /// Signals for the live view, as bytes on a pipe the view `poll`s with its other descriptors (the
-/// self-pipe trick): SIGWINCH (the terminal was resized: measure and draw again), and SIGINT,
-/// SIGTERM and SIGHUP (leave, restoring the terminal first). A handler, not a blocked mask: the
+/// self-pipe trick): SIGWINCH (the terminal was resized: measure and draw again), SIGTSTP (Ctrl-Z:
+/// give the terminal back, then stop; see `stopProcess`), SIGCONT (continued: draw again), and
+/// SIGINT, SIGTERM and SIGHUP (leave, restoring the terminal first). A handler, not a blocked mask: the
 /// runtime's other threads would take a signal they do not block, and die of it.
 public final class WatchSignals {
-    public static let caught = [SIGWINCH, SIGINT, SIGTERM, SIGHUP]
+    public static let caught = [SIGWINCH, SIGTSTP, SIGCONT, SIGINT, SIGTERM, SIGHUP]
     private let readEnd: CInt
     private let writeEnd: CInt
     private var previous: [Int32: sigaction] = [:]
@@ -25,19 +26,38 @@ public final class WatchSignals {
         writeEnd = ends[1]
         watchSignalsWriteEnd = writeEnd
         for signal in WatchSignals.caught {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { number in
-                let saved = errno
-                var byte = UInt8(truncatingIfNeeded: number)
-                _ = write(watchSignalsWriteEnd, &byte, 1)
-                errno = saved
-            }
-            action.sa_flags = SA_RESTART
-            sigemptyset(&action.sa_mask)
-            var old = sigaction()
-            sigaction(signal, &action, &old)
-            previous[signal] = old
+            previous[signal] = WatchSignals.catchIntoPipe(signal)
         }
+    }
+
+    /// Sends `signal` to the pipe from now on; returns what was set before.
+    @discardableResult
+    static func catchIntoPipe(_ signal: Int32) -> sigaction {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { number in
+            let saved = errno
+            var byte = UInt8(truncatingIfNeeded: number)
+            _ = write(watchSignalsWriteEnd, &byte, 1)
+            errno = saved
+        }
+        action.sa_flags = SA_RESTART
+        sigemptyset(&action.sa_mask)
+        var old = sigaction()
+        sigaction(signal, &action, &old)
+        return old
+    }
+
+    /// Stops this process as Ctrl-Z would have without a handler (the default action of SIGTSTP),
+    /// and returns once it is continued (`fg`, `bg`, SIGCONT). The caller gives the terminal back
+    /// first and takes it again after. In an orphaned process group (no shell with job control
+    /// above it) the kernel discards the stop and this returns at once, as for any program.
+    public func stopProcess() {
+        var standard = sigaction()
+        standard.__sigaction_handler.sa_handler = SIG_DFL
+        sigemptyset(&standard.sa_mask)
+        sigaction(SIGTSTP, &standard, nil)
+        raise(SIGTSTP)
+        WatchSignals.catchIntoPipe(SIGTSTP)
     }
 
     /// Puts the handlers back as they were.
