@@ -6,7 +6,7 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Merge finished tasks' branches into the current branch, dependencies first, stopping at a conflict.",
         discussion: """
-            Merges each task's branch into the branch checked out in the root with a real 'git merge --no-ff' (a merge commit 'gadugi: merge task <id> from <branch>'), dependencies first (a task's depends_on), then in the order they finished. A branch HEAD already contains is skipped and said so, so running it again goes on where it stopped.
+            Merges each task's branch into the branch checked out in the root with a real 'git merge --no-ff' (a merge commit 'gadugi: merge task <id> from <branch>'), dependencies first (a task's depends_on), then in the order they finished. A branch HEAD already contains is skipped and said so, so running it again goes on where it stopped. A named task's dependency whose branch it was built on is merged first, as its own merge.
 
             It refuses to start while tracked files have uncommitted changes, or a merge is going on, and names them. At the first conflict it runs 'git merge --abort', so the checkout is left clean at the last good merge, and says which task conflicts where and what to do; the exit status is then 1. See 'gadugi review' first for what would conflict.
 

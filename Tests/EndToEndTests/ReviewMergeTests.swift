@@ -125,6 +125,29 @@ final class ReviewMergeTests: GadugiTestCase {
         XCTAssertTrue(failed.stdout.contains("merged f (gadugi/f) [failed (exit 2)]"), failed.stdout)
     }
 
+    /// b was built on a's branch: merging b alone would bring a's commit in under b's merge, so a
+    /// is merged first, as its own merge, and the output says why.
+    func testMergingATaskMergesTheDependencyItIsBuiltOnFirst() throws {
+        try runTasks()
+        let start = head()
+        let r = try gadugiRun(["merge", "b", "--json"])
+        XCTAssertEqual(r.status, 0, "\(r)")
+        let steps = (try json(r)["steps"] as? [[String: Any]]) ?? []
+        XCTAssertEqual(steps.compactMap { $0.string("id") }, ["a", "b"])
+        XCTAssertEqual(steps.compactMap { $0.string("action") }, ["merged", "merged"])
+        XCTAssertEqual(steps.first?.string("reason"), "merged first: b is built on it")
+        XCTAssertNil(steps.last?.string("reason"))
+        let subjects = git(["log", "--first-parent", "--format=%s", start + "..HEAD"]).split(separator: "\n").map(String.init)
+        XCTAssertEqual(subjects, ["gadugi: merge task b from gadugi/b", "gadugi: merge task a from gadugi/a"])
+
+        // x was built on nothing: merged alone; a, already merged, is not mentioned again.
+        let x = try gadugiRun(["merge", "x", "b"])
+        XCTAssertEqual(x.status, 0, "\(x)")
+        XCTAssertTrue(x.stdout.contains("merged x (gadugi/x) as "), x.stdout)
+        XCTAssertTrue(x.stdout.contains("skipped b: already merged"), x.stdout)
+        XCTAssertFalse(x.stdout.contains("a (gadugi/a)") || x.stdout.contains("skipped a"), x.stdout)
+    }
+
     func testARootOutsideAnyRepositoryIsRefusedWithAMessage() throws {
         useRoot(try makeScratchDir("plain"))
         try initSpool()

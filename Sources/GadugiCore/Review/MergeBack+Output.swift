@@ -62,13 +62,18 @@ extension MergeBack.Outcome {
         return lines.map(\.escapedForTerminal).joined(separator: "\n") + "\n"
     }
 
+    /// `, merged first: b is built on it` for a dependency a named task carried along.
+    func because(_ step: MergeBack.Step) -> String {
+        step.reason.map { ", " + $0 } ?? ""
+    }
+
     func line(_ step: MergeBack.Step) -> String {
         let task = step.task
         let branch = task.branch ?? "no branch"
         let note = task.state == .done ? "" : " [\(task.outcome)]"
         switch step.action {
-        case .merged: return "merged \(task.id) (\(branch))\(note) as \(Review.short(step.commit ?? ""))"
-        case .wouldMerge: return "would merge \(task.id) (\(branch))\(note)"
+        case .merged: return "merged \(task.id) (\(branch))\(note) as \(Review.short(step.commit ?? ""))" + because(step)
+        case .wouldMerge: return "would merge \(task.id) (\(branch))\(note)" + because(step)
         case .skipped: return "skipped \(task.id): \(step.reason ?? "")"
         case .conflict: return "conflict: \(task.id) (\(branch)) conflicts with \(into.name) in \(Review.list(step.paths))"
         case .failed: return "failed: git would not merge \(task.id) (\(branch)): \(step.reason ?? "")"

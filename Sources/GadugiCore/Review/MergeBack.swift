@@ -58,13 +58,19 @@ public enum MergeBack {
         let checkout = try RootCheckout(root: layout.root)
         let start = try checkout.head()
         let tasks: [FinishedTask]
+        var reasons: [String: String] = [:]
         switch selection {
         case .done: tasks = FinishedTask.all(in: layout).filter { $0.state == .done }
         case .ids(let ids): tasks = try FinishedTask.named(ids, in: layout)
         }
         if !dryRun { try ready(checkout) }
         let tips = try checkout.branchTips()
-        let (ordered, unmergeable) = plan(tasks, tips: tips)
+        var (ordered, unmergeable) = plan(tasks, tips: tips)
+        if case .ids = selection {
+            let carried = carriedAlong(ordered, all: FinishedTask.all(in: layout), tips: tips, head: start, checkout)
+            if !carried.isEmpty { (ordered, _) = plan(ordered + carried.map(\.task), tips: tips) }
+            reasons = Dictionary(carried.map { ($0.task.id, $0.reason) }, uniquingKeysWith: { a, _ in a })
+        }
         var outcome = Outcome(root: layout.root, into: Review.Into(branch: checkout.currentBranch(), head: start),
                               headAfter: start, dryRun: dryRun, selection: selection, order: ordered.map(\.id), steps: [])
         for task in ordered {
@@ -72,7 +78,9 @@ public enum MergeBack {
                 outcome.steps.append(Step(task: task, action: .notReached))
                 continue
             }
-            outcome.steps.append(try attempt(task, tip: tip, checkout, &outcome))
+            var step = try attempt(task, tip: tip, checkout, &outcome)
+            if step.reason == nil { step.reason = reasons[task.id] }
+            outcome.steps.append(step)
         }
         outcome.steps += unmergeable
         return outcome
@@ -99,6 +107,31 @@ public enum MergeBack {
         }
         let order = MergePlan.order(mergeable.values.map(MergePlan.Item.init))
         return (order.compactMap { mergeable[$0] }, skipped)
+    }
+
+    /// The dependencies of the named tasks (at any depth) that they carry along: finished tasks
+    /// whose branch a named one was built on, so that merging it would bring their commits in under
+    /// its merge commit. They are merged first, each as its own merge, with the reason given; those
+    /// `head` already holds are left out.
+    static func carriedAlong(_ named: [FinishedTask], all: [FinishedTask], tips: [String: String], head: String,
+                             _ checkout: RootCheckout) -> [(task: FinishedTask, reason: String)] {
+        let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let tip = { (task: FinishedTask) in task.branch.flatMap { tips[$0] } }
+        var chosen = Set(named.map(\.id))
+        var carried: [(task: FinishedTask, reason: String)] = []
+        var queue = named
+        while !queue.isEmpty {
+            let task = queue.removeFirst()
+            guard let top = tip(task) else { continue }
+            for id in task.dependencies where !chosen.contains(id) {
+                guard let dependency = byID[id], let under = tip(dependency), checkout.isAncestor(under, of: top),
+                      !checkout.isAncestor(under, of: head) else { continue }
+                chosen.insert(id)
+                carried.append((dependency, "merged first: \(task.id) is built on it"))
+                queue.append(dependency)
+            }
+        }
+        return carried
     }
 
     /// One task: skipped when `HEAD` already holds its tip, else merged (or, dry, would be).
