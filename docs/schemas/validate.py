@@ -2,7 +2,8 @@
 """Validate gadugi's files against the JSON Schemas in this folder.
 
     validate.py [--strict] NAME FILE...      NAME: progress, report, registry, event, status, run,
-                                             worktree or config; '-' reads standard input
+                                             worktree, config, plan, review, merge, clean or
+                                             submit; '-' reads standard input
     validate.py [--strict] --spool ROOT      every file of the spool at ROOT that has a schema
 
 events.jsonl is checked line by line; config.yaml is read as YAML (needs PyYAML). With --strict,
@@ -23,7 +24,8 @@ except ImportError:
     sys.exit("validate.py needs python's jsonschema (4.0 or later): apt-get install python3-jsonschema, or pip install jsonschema")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NAMES = ["progress", "report", "registry", "event", "status", "run", "worktree", "config"]
+NAMES = ["progress", "report", "registry", "event", "status", "run", "worktree", "config",
+         "plan", "review", "merge", "clean", "submit"]
 
 
 def closed(schema, under_defs=False):
