@@ -44,18 +44,10 @@ struct MergeCommand: ParsableCommand {
         do throws(ReviewFailure) {
             outcome = try MergeBack.run(layout, done ? .done : .ids(ids), dryRun: dryRun)
         } catch {
-            if json { print(MergeCommand.refusal(error).encoded(pretty: true)) }
+            if json { print(MergeBack.refusal(error).encoded(pretty: true)) }
             throw error
         }
         print(json ? outcome.json.encoded(pretty: true) : outcome.text, terminator: json ? "\n" : "")
         if !outcome.ok { throw ExitCode(1) }
-    }
-
-    /// The JSON of a run that did not start: why, and the changed files when that was the reason.
-    static func refusal(_ error: ReviewFailure) -> JSON {
-        var files: [String] = []
-        if case .dirty(_, let dirty) = error { files = dirty }
-        return .object([("schema_version", .int(1)), ("ok", .bool(false)), ("error", .string(error.description)),
-                        ("dirty_files", .array(files.map(JSON.string)))])
     }
 }

@@ -101,11 +101,9 @@ struct Run: ParsableCommand {
         var tuned = coordinatorOptions
         tuned.untilIdle = untilIdle
         let coordinator = Coordinator(layout: layout, settings: settings, options: tuned, logger: logger)
-        let ids = try SubmitFiles.submit(files, to: layout)
-        let submitted = zip(files, ids).map { file, id in
-            (name: "\(id).\(Spool.queuedExtension(of: Files.split(file).1))", id: id)
-        }
-        coordinator.track(submitted)
+        let submission = try queueSubmission(files, in: layout)
+        let ids = submission.ids
+        coordinator.track(submission.entries.map { (name: $0.queuedName, id: $0.id) })
         try coordinator.run()
         withExtendedLifetime(lock) {}
         if !files.isEmpty {
@@ -140,10 +138,9 @@ extension Run {
             warn("\(ignored.joined(separator: ", ")) ignored: the coordinator already running (pid \(pid)) runs these files with its own settings; stop it first to run them with yours")
         }
         let follower = BatchFollower(layout: layout, logger: logger)
-        let ids = try SubmitFiles.submit(files, to: layout)
-        let submitted = zip(files, ids).map { file, id in
-            (name: "\(id).\(Spool.queuedExtension(of: Files.split(file).1))", id: id)
-        }
+        let submission = try queueSubmission(files, in: layout)
+        let ids = submission.ids
+        let submitted = submission.entries.map { (name: $0.queuedName, id: $0.id) }
         logger.info("joined the running coordinator (pid \(pid)): queued \(ids.joined(separator: ", ")); following them until they end (Ctrl-C stops following, not them)")
         BatchFollower.catchInterrupts()
         let outcome = try follower.follow(submitted)

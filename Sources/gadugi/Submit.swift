@@ -21,38 +21,23 @@ struct Submit: ParsableCommand {
     }
 
     func run() throws {
-        let ids = try SubmitFiles.submit(files, to: options.layout)
+        let submission = try queueSubmission(files, in: options.layout)
         if json {
-            print(JSON.array(zip(files, ids).map { .object([("file", .string($0)), ("id", .string($1))]) }).encoded(pretty: true))
+            print(submission.json.encoded(pretty: true))
         } else {
-            ids.forEach { print($0) }
+            submission.ids.forEach { print($0) }
         }
     }
 }
 
-enum SubmitFiles {
-    /// Checks every file first, by the rules the coordinator claims by, so a typo or a file it
-    /// would reject queues nothing: the user hears why at once, as `gadugi: <file>: <reason>`
-    /// (the reason a `.reason` file would hold), with exit status 1. Then submits all and fsyncs
-    /// incoming/ once.
-    static func submit(_ files: [String], to layout: Layout) throws -> [String] {
-        for file in files {
-            do { _ = try Spool.checkedSubmission(file) } catch {
-                complain("\(file.escapedForTerminal): \(error.description.escapedForTerminal)")
-                throw ExitCode(1)
-            }
+/// `Submission.queue`, its failure said as the CLI says it: a file that fails its check as
+/// `gadugi: <file>: <reason>` with exit status 1, before anything is queued.
+func queueSubmission(_ files: [String], in layout: Layout) throws -> Submission {
+    do { return try Submission.queue(files, in: layout) } catch {
+        if case .refused = error {
+            complain(error.description)
+            throw ExitCode(1)
         }
-        try layout.create()
-        let spool = Spool(layout: layout)
-        var ids: [String] = []
-        let batch = Spool.Batch(size: files.count)
-        for file in files {
-            do { ids.append(try spool.submit(file, batch: batch)) } catch {
-                throw Failure("cannot submit \(file.escapedForTerminal): \(error.description.escapedForTerminal)"
-                              + (ids.isEmpty ? "" : " (already queued: \(ids.joined(separator: " ")))"))
-            }
-        }
-        try Files.fsyncDirectory(layout.queue(.incoming))
-        return ids
+        throw Failure(error.description)
     }
 }

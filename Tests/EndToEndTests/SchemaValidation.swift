@@ -11,7 +11,7 @@ extension GadugiTestCase {
     func python() throws -> URL {
         let env = ProcessInfo.processInfo.environment
         let path = (env["PATH"] ?? "").split(separator: ":").map { "\($0)/python3" }
-        for candidate in [env["GADUGI_PYTHON"]].compactMap { $0 } + path + ["/usr/bin/python3"]
+        for candidate in [env["GADUGI_PYTHON"]].compactMap({ $0 }) + path + ["/usr/bin/python3"]
         where FileManager.default.isExecutableFile(atPath: candidate) {
             let url = URL(fileURLWithPath: candidate)
             if let r = try? runProgram(url, ["-c", "import jsonschema, yaml"], timeout: 30), r.status == 0 { return url }

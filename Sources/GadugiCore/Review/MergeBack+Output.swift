@@ -81,3 +81,14 @@ extension MergeBack.Outcome {
         }
     }
 }
+
+extension MergeBack {
+    /// `gadugi merge --json` for a run that did not start: why, and the changed files when that
+    /// was the reason (docs/schemas/merge.schema.json, the object with `error`).
+    public static func refusal(_ error: ReviewFailure) -> JSON {
+        var files: [String] = []
+        if case .dirty(_, let dirty) = error { files = dirty }
+        return .object([("schema_version", .int(1)), ("ok", .bool(false)), ("error", .string(error.description)),
+                        ("dirty_files", .array(files.map(JSON.string)))])
+    }
+}
