@@ -57,6 +57,7 @@ final class CommandSchemaTests: GadugiTestCase {
                 on_stall: kill
                 timeout: 0
                 retries: 2
+                slurm: {cpus: 4, mem: 8G, partition: debug, time: 2h, args: [--exclusive]}
                 dependson: slow
                 ---
                 Makes the schema.
@@ -87,6 +88,11 @@ final class CommandSchemaTests: GadugiTestCase {
         XCTAssertEqual(tasks["schema"]?.double("stall_after"), 0.5)
         XCTAssertEqual(tasks["schema"]?.int("timeout"), 0)
         XCTAssertEqual(tasks["schema"]?.int("retries"), 2)
+        let slurm = tasks["schema"]?.object("slurm")
+        XCTAssertEqual(slurm?.int("cpus"), 4)
+        XCTAssertEqual(slurm?.int("time"), 7200, "time in seconds")
+        XCTAssertEqual(slurm?["args"] as? [String], ["--exclusive"])
+        XCTAssertEqual(tasks["api"]?.isNull("slurm"), true)
         XCTAssertEqual(tasks["api"]?.int("timeout"), 90)
 
         let good = try gadugiRun(["plan", "--json"] + files.prefix(3))

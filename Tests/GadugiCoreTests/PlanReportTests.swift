@@ -188,7 +188,7 @@ final class PlanReportTests: SpoolTestCase {
             ("id", .string("schema")), ("name", .string("schema")), ("file", .string(prompts + "/a.md")),
             ("state", .string("waiting")), ("depends_on", .array([])), ("files", .array([.string("db/")])),
             ("priority", .int(3)), ("agent", .string("claude -p")), ("base", .string("main")), ("isolation", .null),
-            ("stall_after", .null), ("on_stall", .null), ("timeout", .null), ("retries", .null),
+            ("stall_after", .null), ("on_stall", .null), ("timeout", .null), ("retries", .null), ("slurm", .null),
             ("unknown_keys", .array([.string("reviewer")])), ("did_you_mean", .object([])), ("wave", .int(1)), ("stuck", .null),
             ("standing", .string("ready")),
         ]))

@@ -368,6 +368,7 @@ extension PlanReport {
             ("on_stall", .optional(task.spec.onStall?.rawValue)),
             ("timeout", task.spec.timeout.map(JSON.number) ?? .null),
             ("retries", task.spec.retries.map { .int(Int64($0)) } ?? .null),
+            ("slurm", task.spec.slurm?.json ?? .null),
             ("unknown_keys", .array(task.spec.unknownKeys.map(JSON.string))),
             ("did_you_mean", .object(task.spec.unknownKeys.compactMap { key in TaskSpec.suggestion(for: key).map { (key, .string($0)) } })),
             ("wave", task.wave.map { .int(Int64($0)) } ?? .null),
