@@ -168,25 +168,10 @@ final class SlurmStandInTests: GadugiTestCase {
         XCTAssertTrue(waitUntil(timeout: 20) { self.exists("argv.gadugi-s") && self.progress("t")?.int("slurm_job_id") == 4242 }, c.stderr)
         XCTAssertEqual(progress("s")?["unknown_keys"] as? [String], ["slurm.cpu"])
         XCTAssertTrue(waitUntil(timeout: 10) { c.stderr.contains("unknown front matter key 'slurm.cpu' (did you mean slurm.cpus?)") }, c.stderr)
-        guard let python = schemaPython() else { _ = c.stop(); throw XCTSkip("no python3 with jsonschema and yaml") }
         let status = try gadugiRun(["status", "--json"])
         let statusFile = try write(status.stdout, to: workspace.scratch.appendingPathComponent("status.json"))
-        let validator = SchemaTests.schemas.appendingPathComponent("validate.py").path
-        let checks = [try runProgram(python, [validator, "--strict", "status", statusFile.path], timeout: 120),
-                      try runProgram(python, [validator, "--strict", "--spool", root.path], timeout: 120)]
+        let checks = [try validate(["status", statusFile.path]), try validate(["--spool", root.path])]
         for r in checks { XCTAssertEqual(r.status, 0, "\(r)") }
         _ = c.stop()
-    }
-
-    /// A python with jsonschema and yaml, as SchemaTests finds it; nil when there is none.
-    func schemaPython() -> URL? {
-        let env = ProcessInfo.processInfo.environment
-        let path = (env["PATH"] ?? "").split(separator: ":").map { "\($0)/python3" }
-        for candidate in [env["GADUGI_PYTHON"]].compactMap({ $0 }) + path + ["/usr/bin/python3"]
-        where FileManager.default.isExecutableFile(atPath: candidate) {
-            let url = URL(fileURLWithPath: candidate)
-            if let r = try? runProgram(url, ["-c", "import jsonschema, yaml"], timeout: 30), r.status == 0 { return url }
-        }
-        return nil
     }
 }
