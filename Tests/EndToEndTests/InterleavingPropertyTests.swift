@@ -177,11 +177,7 @@ struct Schedule {
             #expect(found.count == 1, "\(id) is in \(found) (lost, or twice) after \(steps); all: \(sandbox.allQueued())")
             guard found.count == 1, let place = found.first else { continue }
             if place == "claimed" {
-                // Left behind only when it cannot run: blocked, or waiting for a blocked task.
-                let record = sandbox.progress(id)
-                let waitsOnBlocked = (record?["waiting_for"] as? [String])?.allSatisfy { $0.hasSuffix("(blocked)") } ?? false
-                #expect(record?.string("state") == "blocked" || (record?.string("state") == "waiting" && waitsOnBlocked),
-                        "\(id) left in claimed/ though it could run, after \(steps): \(String(describing: record))")
+                #expect(cannotRun(id), "\(id) left in claimed/ though it could run, after \(steps): \(String(describing: sandbox.progress(id)))")
             } else {
                 #expect(["done", "failed", "cancelled"].contains(place), "\(id) ended in \(place)/ after \(steps)")
             }
@@ -192,6 +188,20 @@ struct Schedule {
         let ended = ["done", "failed", "cancelled", "claimed"].map { "\($0) \(sandbox.list(QueueDir(rawValue: $0)!).count)" }
         print("interleaving: \(steps.count) steps, \(dropped.count) prompts: \(ended.joined(separator: ", "))")
         if sandbox.failed || places.values.contains(where: { $0.count != 1 }) { writeDebugDump() }
+    }
+
+    /// A task left in claimed/ at the end may stay there only when it cannot run: it is blocked, or
+    /// it waits only for tasks that cannot run either (a chain: c waits for b, which waits for
+    /// blocked a).
+    private func cannotRun(_ id: String, seen: Set<String> = []) -> Bool {
+        guard !seen.contains(id), let record = sandbox.progress(id) else { return false }
+        if record.string("state") == "blocked" { return true }
+        guard record.string("state") == "waiting", let waits = record["waiting_for"] as? [String], !waits.isEmpty else { return false }
+        return waits.allSatisfy { phrase in
+            // "p03 (waiting)", "p02 (blocked)": the task's name (its id here) and its state.
+            guard let open = phrase.range(of: " (") else { return false }
+            return phrase.hasSuffix("(blocked)") || cannotRun(String(phrase[..<open.lowerBound]), seen: seen.union([id]))
+        }
     }
 
     /// The queue folders holding each task id. A prompt claimed under a suffixed id (`p03-2`) is

@@ -438,6 +438,14 @@ extension SpoolHarness {
         return (p, out, err)
     }
 
+    /// Starts `p` and closes this process's copies of its output files: Foundation's Process
+    /// keeps them open otherwise, two descriptors per run, and a suite of hundreds of runs would
+    /// pass FD_SETSIZE (libinotifytools' select() aborts on a descriptor past 1023).
+    private func launch(_ p: Process) throws {
+        try p.run()
+        for handle in [p.standardOutput, p.standardError] { try? (handle as? FileHandle)?.close() }
+    }
+
     /// Runs `gadugi ARGS --root ROOT` to completion, at most `timeout` s (then SIGKILL, timedOut).
     @discardableResult
     func gadugiRun(_ args: [String], timeout: Double = 30, env: [String: String] = [:],
@@ -451,7 +459,7 @@ extension SpoolHarness {
     func runProgram(_ program: URL, _ args: [String], env: [String: String] = [:], timeout: Double = 30) throws -> RunResult {
         let (p, out, err) = try makeProcess(args, env: env, program: program)
         let start = monotonicSeconds()
-        try p.run()
+        try launch(p)
         var timedOut = false
         if !waitForExit(p, timeout: timeout) {
             timedOut = true
@@ -474,7 +482,7 @@ extension SpoolHarness {
     func startGadugi(_ args: [String], env: [String: String] = [:]) throws -> BackgroundProcess {
         let full = args + ["--root", root.path]
         let (p, out, err) = try makeProcess(full, env: env)
-        try p.run()
+        try launch(p)
         let bg = BackgroundProcess(process: p, arguments: full, stdoutURL: out, stderrURL: err)
         workspace.background.append(bg)
         return bg

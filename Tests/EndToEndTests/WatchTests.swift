@@ -150,6 +150,8 @@ final class WatchTests: GadugiTestCase {
         p.standardOutput = try FileHandle(forWritingTo: out)
         p.standardError = FileHandle.nullDevice
         try p.run()
+        try? (p.standardOutput as? FileHandle)?.close()
+        defer { try? input.fileHandleForWriting.close() }
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         for (key, ready) in keys {
             let drawn = waitUntil(timeout: 15) { ready(self.readText(out) ?? "") }
