@@ -137,7 +137,7 @@ final class WatchTests: GadugiTestCase {
     func underTerminal(_ args: [String], keys: [(String, (String) -> Bool)]) throws -> (Int32, String) {
         let quoted = ([gadugi.path] + args).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         let out = try makeScratchDir("pty").appendingPathComponent("out")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
         // -e: script exits with the command's status; -f: output written as it comes. `exec`: the

@@ -87,7 +87,7 @@ func makeTemporaryDirectory() throws -> String {
     var template = Array("/tmp/gadugi-core-tests.XXXXXX".utf8CString)
     let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
     guard made != nil else { throw SystemError("mkdtemp", "/tmp", .init(rawValue: errno)) }
-    let path = String(cString: template)
+    let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     guard let real = realpath(path, nil) else { return path }
     defer { free(real) }
     return String(cString: real)
