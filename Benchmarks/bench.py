@@ -30,10 +30,12 @@ from plot import plot  # noqa: E402
 SIZES = {
     "full": {"pickup_prompts": 200, "throughput_tasks": 1000, "backlog_tasks": 10000,
              "scaling_tasks": [100, 1000, 10000], "status_runs": 30,
-             "worktree_pickup_files": 10000, "backlog_deps_tasks": 10000, "slurm_tasks": 200},
+             "worktree_pickup_files": 10000, "backlog_deps_tasks": 10000, "slurm_tasks": 200,
+             "slurm_pending_tasks": 500},
     "quick": {"pickup_prompts": 50, "throughput_tasks": 200, "backlog_tasks": 1000,
               "scaling_tasks": [100, 200, 1000], "status_runs": 10,
-              "worktree_pickup_files": 1000, "backlog_deps_tasks": 1000, "slurm_tasks": 40},
+              "worktree_pickup_files": 1000, "backlog_deps_tasks": 1000, "slurm_tasks": 40,
+              "slurm_pending_tasks": 100},
 }
 
 
