@@ -169,10 +169,15 @@ extension Run {
     /// queued or claimed: otherwise every prompt would be claimed and failed, one by one, for
     /// a typo in `--agent`. Prompts stay where they were (FILEs are not even queued), so nothing
     /// is lost; the coordinator still checks before each start, for an agent removed later.
-    /// With `executor: slurm`, refuses to start when `srun` is not on PATH: every task would fail.
+    /// With `executor: slurm`, refuses to start inside a Slurm allocation, or when `srun` is not on
+    /// PATH: every task would fail.
     func refuseMissingSrun(_ settings: Settings, environment: [String: String]) throws {
         guard settings.executor == .slurm else { return }
         let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        if let problem = SlurmStep.allocationProblem(environment: environment) {
+            complain(problem + "; nothing was queued or claimed")
+            throw ExitCode(1)
+        }
         if path.split(separator: ":").contains(where: { access("\($0)/srun", X_OK) == 0 }) { return }
         complain("executor is slurm but srun is not on PATH (\(path.escapedForTerminal)): install Slurm's client commands (Debian: slurm-client), "
             + "or run with --executor local; nothing was queued or claimed")

@@ -157,6 +157,22 @@ final class SlurmStandInTests: GadugiTestCase {
         XCTAssertTrue(flag.stderr.contains("--executor has 'pbs'"), flag.stderr)
     }
 
+    /// Inside an allocation srun makes steps of it, and a cancel's `scancel <job>` would end it,
+    /// the coordinator with it: refused before anything is queued or claimed.
+    func testARunRefusesToStartInsideASlurmAllocation() throws {
+        try initSpool()
+        let prompt = try write("Hello.\n", to: try makeScratchDir("src").appendingPathComponent("a.md"))
+        let r = try gadugiRun(["run", "--executor", "slurm", "--agent", "true", prompt.path], env: ["SLURM_JOB_ID": "77"])
+        XCTAssertEqual(r.status, 1, "\(r)")
+        XCTAssertTrue(r.stderr.contains("inside Slurm allocation 77"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("nothing was queued or claimed"), r.stderr)
+        XCTAssertEqual(allQueued(), [], "nothing queued")
+        let local = try gadugiRun(["run", "--executor", "local", "--isolation", "none", "--agent", "true", prompt.path],
+                                  env: ["SLURM_JOB_ID": "77"])
+        XCTAssertEqual(local.status, 0, "the local executor runs inside an allocation as anywhere: \(local)")
+        XCTAssertEqual(list(.done), ["a.md"])
+    }
+
     func testTheFilesOfASlurmRunMatchTheirSchemas() throws {
         try initSpool()
         try writeConfig("executor: slurm\nslurm: {cpus: 2, time: 1h}\n")

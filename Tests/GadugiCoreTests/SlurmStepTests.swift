@@ -151,4 +151,12 @@ final class SlurmStepTests: SpoolTestCase {
         XCTAssertNotNil(SlurmStep.startedAt(layout, id: "a"))
         XCTAssertTrue(layout.attemptFiles("a").contains(layout.slurmJob("a")), "a retry does not inherit the job id")
     }
+
+    func testAnAllocationIsNamedAsTheReasonNotToStart() {
+        XCTAssertNil(SlurmStep.allocationProblem(environment: [:]))
+        XCTAssertNil(SlurmStep.allocationProblem(environment: ["SLURM_JOB_ID": ""]))
+        let problem = SlurmStep.allocationProblem(environment: ["SLURM_JOBID": "912"])
+        XCTAssertTrue(problem?.contains("inside Slurm allocation 912") == true, problem ?? "nil")
+        XCTAssertTrue(problem?.contains("outside any allocation") == true, problem ?? "nil")
+    }
 }

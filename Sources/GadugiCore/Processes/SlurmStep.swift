@@ -177,6 +177,17 @@ public struct SlurmStep: Sendable, Equatable {
     /// Slurm's job name for a task: `gadugi-<id>` (`squeue -n gadugi-<id>` finds it).
     public static func jobName(_ id: String) -> String { "gadugi-" + id }
 
+    /// Why a coordinator cannot hand tasks to Slurm from inside an allocation (`salloc`, `sbatch`,
+    /// `srun --pty`), or nil outside one: there `srun` makes each task a step of that allocation,
+    /// not a job of its own, and the `scancel <job id>` that a cancel or timeout runs would end
+    /// the whole allocation, the coordinator with it.
+    public static func allocationProblem(environment: [String: String]) -> String? {
+        guard let job = environment["SLURM_JOB_ID"] ?? environment["SLURM_JOBID"], !job.isEmpty else { return nil }
+        return "executor is slurm, but this shell is inside Slurm allocation \(job.escapedForTerminal) (SLURM_JOB_ID): "
+            + "each task would be a step of it, and cancelling one would scancel the whole allocation, this coordinator with it; "
+            + "run gadugi outside any allocation (on a login node), or with --executor local inside it"
+    }
+
     /// `srun --job-name=gadugi-<id> --ntasks=1 [--cpus-per-task=N] [--mem=M] [--partition=P]
     /// [--account=A] [--time=MIN] [args...]`: what the wrapper runs the step script with.
     public var argv: [String] {
