@@ -84,7 +84,7 @@ struct Run: ParsableCommand {
                                          executorFlag: executor)
         settings.warnings.forEach(warn)
         try refuseMissingAgent(settings, environment: environment)
-        try refuseMissingSrun(settings, environment: environment)
+        try refuseUnusableSlurm(settings, environment: environment)
         try layout.create()
         if let i = isolation.flatMap(Settings.Isolation.init(rawValue:)) { settings.isolation = i }
         let lock: CoordinatorLock
@@ -171,13 +171,13 @@ extension Run {
     /// is lost; the coordinator still checks before each start, for an agent removed later.
     /// With `executor: slurm`, refuses to start inside a Slurm allocation, or when `srun` is not on
     /// PATH: every task would fail.
-    func refuseMissingSrun(_ settings: Settings, environment: [String: String]) throws {
+    func refuseUnusableSlurm(_ settings: Settings, environment: [String: String]) throws {
         guard settings.executor == .slurm else { return }
-        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         if let problem = SlurmStep.allocationProblem(environment: environment) {
             complain(problem + "; nothing was queued or claimed")
             throw ExitCode(1)
         }
+        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         if path.split(separator: ":").contains(where: { access("\($0)/srun", X_OK) == 0 }) { return }
         complain("executor is slurm but srun is not on PATH (\(path.escapedForTerminal)): install Slurm's client commands (Debian: slurm-client), "
             + "or run with --executor local; nothing was queued or claimed")

@@ -57,20 +57,20 @@ public enum MergeBack {
     public static func run(_ layout: Layout, _ selection: Selection, dryRun: Bool) throws(ReviewFailure) -> Outcome {
         let checkout = try RootCheckout(root: layout.root)
         let start = try checkout.head()
-        let tasks: [FinishedTask]
-        var reasons: [String: String] = [:]
+        var tasks: [FinishedTask]
         switch selection {
         case .done: tasks = FinishedTask.all(in: layout).filter { $0.state == .done }
         case .ids(let ids): tasks = try FinishedTask.named(ids, in: layout)
         }
         if !dryRun { try ready(checkout) }
         let tips = try checkout.branchTips()
-        var (ordered, unmergeable) = plan(tasks, tips: tips)
+        var reasons: [String: String] = [:]
         if case .ids = selection {
-            let carried = carriedAlong(ordered, all: FinishedTask.all(in: layout), tips: tips, head: start, checkout)
-            if !carried.isEmpty { (ordered, _) = plan(ordered + carried.map(\.task), tips: tips) }
+            let carried = carriedAlong(tasks, all: FinishedTask.all(in: layout), tips: tips, head: start, checkout)
+            tasks += carried.map(\.task)
             reasons = Dictionary(carried.map { ($0.task.id, $0.reason) }, uniquingKeysWith: { a, _ in a })
         }
+        let (ordered, unmergeable) = plan(tasks, tips: tips)
         var outcome = Outcome(root: layout.root, into: Review.Into(branch: checkout.currentBranch(), head: start),
                               headAfter: start, dryRun: dryRun, selection: selection, order: ordered.map(\.id), steps: [])
         for task in ordered {

@@ -227,6 +227,11 @@ public struct Spool: Sendable {
         PromptName.isCandidate(fileName) ? (PromptName.extension(of: fileName) ?? "md") : "md"
     }
 
+    /// The name a file submitted as `sourceName` has in `incoming/` once it is task `id`: `<id>.<ext>`.
+    public static func queuedName(id: String, sourceName: String) -> String {
+        "\(id).\(queuedExtension(of: sourceName))"
+    }
+
     /// Who a `submitted` marker is for: device, inode and mtime of the queued file, so a later
     /// file that happens to get the same inode number is not taken for it.
     static func identity(_ st: stat) -> String {
@@ -428,7 +433,6 @@ public struct Spool: Sendable {
     }
 
     private func deliver(_ bytes: [UInt8], sourceName: String, batch: Batch?) throws(SystemError) -> String {
-        let ext = Spool.queuedExtension(of: sourceName)
         let tmp = layout.queue(.tmp, "\(Timestamp.now().seconds).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         let fd = try Files.open(tmp, O_WRONLY | O_CREAT | O_EXCL)
         var st = stat()
@@ -451,7 +455,7 @@ public struct Spool: Sendable {
             let reservation = Reservation(identity: Spool.identity(st), name: base, batch: batch?.id, batchSize: batch?.size)
             try Files.writeAtomically(layout.submitted(id), Array(reservation.text.utf8))
             do {
-                try Files.renameNoReplace(tmp, layout.queue(.incoming, "\(id).\(ext)"))
+                try Files.renameNoReplace(tmp, layout.queue(.incoming, Spool.queuedName(id: id, sourceName: sourceName)))
                 return id
             } catch {
                 try? Files.remove(layout.submitted(id))

@@ -54,7 +54,7 @@ public struct Submission: Sendable, Equatable {
         for file in files {
             do {
                 let id = try spool.submit(file, batch: batch)
-                entries.append(Entry(file: file, id: id, queuedName: "\(id).\(Spool.queuedExtension(of: Files.split(file).1))"))
+                entries.append(Entry(file: file, id: id, queuedName: Spool.queuedName(id: id, sourceName: Files.split(file).1)))
             } catch {
                 throw .failed(file: file, error, queued: entries.map(\.id))
             }

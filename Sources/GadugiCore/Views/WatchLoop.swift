@@ -26,8 +26,9 @@ public final class WatchLoop {
     }
 
     /// Nothing left that would change without a new prompt: nothing queued, claimed, pending in
-    /// Slurm or running, and nothing waiting while a coordinator runs (with none, a waiting task waits for one, as
-    /// `run --until-idle` leaves then too). Blocked tasks wait for a retry: they do not count.
+    /// Slurm or running, and nothing waiting while a coordinator runs (with none, a waiting task
+    /// waits for one, as `run --until-idle` leaves then too). Blocked tasks wait for a retry: they
+    /// do not count.
     public static func isIdle(_ report: StatusReport) -> Bool {
         let count = { (name: String) in report.counts.first { $0.0 == name }?.1 ?? 0 }
         let coordinator = report.coordinator["pid"]?.int != nil
@@ -93,7 +94,8 @@ public final class WatchLoop {
 
     /// The live view: draws on `screen` after changes (coalesced) and every second, measures the
     /// terminal again on SIGWINCH, gives the terminal back while stopped by Ctrl-Z (SIGTSTP), and
-    /// ends on q, a terminating signal or, with `untilIdle`, once idle. The screen is given back before it returns, whichever way it ends.
+    /// ends on q, a terminating signal or, with `untilIdle`, once idle. The screen is given back
+    /// before it returns, whichever way it ends.
     public func runLive(screen: LiveScreen, signals: WatchSignals, colour: Bool) -> Ending {
         screen.start()
         defer { screen.restore() }

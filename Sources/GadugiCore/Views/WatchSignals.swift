@@ -7,8 +7,8 @@ nonisolated(unsafe) private var watchSignalsWriteEnd: CInt = -1
 /// Signals for the live view, as bytes on a pipe the view `poll`s with its other descriptors (the
 /// self-pipe trick): SIGWINCH (the terminal was resized: measure and draw again), SIGTSTP (Ctrl-Z:
 /// give the terminal back, then stop; see `stopProcess`), SIGCONT (continued: draw again), and
-/// SIGINT, SIGTERM and SIGHUP (leave, restoring the terminal first). A handler, not a blocked mask: the
-/// runtime's other threads would take a signal they do not block, and die of it.
+/// SIGINT, SIGTERM and SIGHUP (leave, restoring the terminal first). A handler, not a blocked
+/// mask: the runtime's other threads would take a signal they do not block, and die of it.
 public final class WatchSignals {
     public static let caught = [SIGWINCH, SIGTSTP, SIGCONT, SIGINT, SIGTERM, SIGHUP]
     private let readEnd: CInt
